@@ -1,0 +1,1 @@
+"""Grading pipeline: submission -> sandboxed kernel -> probes -> verdicts outside the kernel -> results."""

@@ -1,0 +1,1 @@
+"""Course grades: a declarative policy (course.toml) applied to the recorded scores."""

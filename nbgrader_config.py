@@ -1,0 +1,28 @@
+"""nbgrader configuration of the course: the repository is the course directory.
+
+Runtime state (submissions, autograded notebooks, feedback, gradebook) lives in a data directory
+outside the sources: $COURSE_DATA_DIR, default `.course-data/` (git-ignored).
+"""
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
+
+ROOT = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("COURSE_DATA_DIR", ROOT / ".course-data")).resolve()
+
+c.CourseDirectory.course_id = "dl-course"
+c.CourseDirectory.root = str(ROOT)
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+# nbgrader joins these to the root; absolute paths keep the state out of the sources.
+c.CourseDirectory.submitted_directory = str(DATA / "submitted")
+c.CourseDirectory.autograded_directory = str(DATA / "autograded")
+c.CourseDirectory.feedback_directory = str(DATA / "feedback")
+c.CourseDirectory.db_url = os.environ.get("COURSE_DB_URL", f"sqlite:///{DATA / 'gradebook.db'}")
+c.Exchange.root = os.environ.get("COURSE_EXCHANGE", str(DATA / "exchange"))
+c.Exchange.timezone = "UTC"
+
+# Release: strip solutions and hidden tests; visible asserts stay for Validate.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.Execute.timeout = 60
