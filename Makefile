@@ -1,0 +1,42 @@
+# Two commands for everything: `make demo` and `make test` (both set up .venv first when needed).
+# The venv is built from Debian's /usr/bin/python3 so that the unprivileged sandbox users can run it.
+PYTHON ?= /usr/bin/python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test bench lint release clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install-system-deps
+	scripts/install-system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/course sandbox setup; \
+	else echo "not root: skipping 'course sandbox setup' (sandboxed grading needs it once, as root)"; fi
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/course demo
+
+test: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/reference_impl.py --quick
+	$(BIN)/python benchmarks/gradebook.py
+	$(BIN)/python benchmarks/autograde.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# Regenerate the student notebooks in release/ from source/ (CI checks that they are current).
+release: $(STAMP)
+	for a in $$(ls source); do PATH="$(abspath $(BIN)):$$PATH" COURSE_DATA_DIR=$$(mktemp -d) \
+	    $(BIN)/nbgrader generate_assignment $$a --force --log-level=WARN; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache
