@@ -1,0 +1,269 @@
+"""The trusted notebook runner: sends cells to a kernel and turns what comes back into CellOutcomes.
+
+Semantics (issue 4 §3): one fresh kernel per notebook; per-cell timeout by interrupt message, then a
+kill; a dead kernel is restarted, the earlier successful student cells are replayed silently, and the
+next cell runs; the notebook budget is a hard wall-clock limit. Time is measured here, never taken
+from the kernel.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import zmq
+
+from autograder.model import CellJob, CellOutcome, InfrastructureError
+from autograder.sandbox.client import KernelClient
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.outputs import OutputCollector, clean_text
+from autograder.sandbox.parent import KernelExit, ParentDied, ParentProcess
+
+IDLE_GRACE = 1.0  # seconds to wait for the iopub "idle" after the reply before calling outputs lost
+MAX_MSG_SLACK = 1 << 20
+
+
+@dataclass
+class Kernel:
+    """A started kernel as the backend hands it to the runner."""
+
+    parent: ParentProcess
+    pid: int  # as the parent sees it
+    ip: str  # ipc socket prefix on the runner's side
+    key: str
+
+    def exit(self) -> KernelExit | None:
+        self.parent.pump()
+        if self.pid in self.parent.exits:
+            return self.parent.exits[self.pid]
+        if self.parent.dead:
+            raise ParentDied(f"the kernel parent exited ({self.parent.exit_text()})")
+        return None
+
+
+class Backend(Protocol):
+    limits: Limits
+
+    def begin_job(self) -> None: ...
+    def start_kernel(self, deadline: float) -> Kernel: ...
+    def stop_kernel(self, kernel: Kernel) -> None: ...
+    def end_job(self) -> None: ...
+    def oom_kills(self) -> int: ...
+
+
+class _Budget(Exception):
+    """The notebook's wall-clock budget ran out."""
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    text = clean_text(text).strip()
+    line = text.splitlines()[0] if text else ""
+    return line[:limit]
+
+
+def _fmt_seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+class NotebookRun:
+    def __init__(self, backend: Backend, ctx: zmq.Context) -> None:
+        self.backend = backend
+        self.limits = backend.limits
+        self.ctx = ctx
+        self.kernel: Kernel | None = None
+        self.client: KernelClient | None = None
+        self.max_msg = max(self.limits.output_bytes_per_cell, self.limits.probe_bytes_per_cell) + MAX_MSG_SLACK
+
+    # -- kernel lifecycle -----------------------------------------------------------------------
+    def _start(self, end: float) -> None:
+        """Start a kernel and wait until it answers; one retry, then InfrastructureError."""
+        errors = []
+        for _attempt in range(2):
+            if time.monotonic() >= end:
+                raise _Budget()
+            try:
+                self._start_once(end)
+                return
+            except _Budget:
+                raise
+            except ParentDied:
+                raise
+            except InfrastructureError as exc:
+                errors.append(str(exc))
+                self._stop()
+        raise InfrastructureError(f"kernel failed to start twice: {errors[-1]}")
+
+    def _start_once(self, end: float) -> None:
+        deadline = min(end, time.monotonic() + self.limits.kernel_start_timeout)
+        self.kernel = self.backend.start_kernel(deadline)
+        self.client = KernelClient(self.ctx, self.kernel.ip, self.kernel.key, self.max_msg)
+        got_reply = got_iopub = False
+        poller = zmq.Poller()
+        poller.register(self.client.shell, zmq.POLLIN)
+        poller.register(self.client.iopub, zmq.POLLIN)
+        poller.register(self.kernel.parent.fd, zmq.POLLIN)
+        next_ping = 0.0
+        while not (got_reply and got_iopub):
+            now = time.monotonic()
+            exited = self.kernel.exit()
+            if exited is not None:
+                raise InfrastructureError(f"{exited.describe()} while starting ({self.kernel.parent.log_tail()})")
+            if now >= deadline:
+                if now >= end:
+                    raise _Budget()
+                raise InfrastructureError(
+                    f"kernel did not answer within {self.limits.kernel_start_timeout:g} s "
+                    f"({self.kernel.parent.log_tail()})")
+            if now >= next_ping and not got_iopub:
+                # the iopub subscription may not be connected yet: ask again until something arrives
+                self.client.send(self.client.shell, "kernel_info_request", {})
+                next_ping = now + 0.25
+            for sock, _ in poller.poll(int(max(1, min(deadline, next_ping) - now) * 1000) or 1):
+                if sock is self.client.shell:
+                    while (msg := self.client.recv(self.client.shell)) is not None:
+                        got_reply |= msg["header"]["msg_type"] == "kernel_info_reply"
+                elif sock is self.client.iopub:
+                    while self.client.recv(self.client.iopub) is not None:
+                        got_iopub = True
+
+    def _stop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self.kernel is not None:
+            kernel, self.kernel = self.kernel, None
+            self.backend.stop_kernel(kernel)
+
+    # -- one cell -------------------------------------------------------------------------------
+    def _execute(self, job: CellJob, end: float, collector: OutputCollector, silent: bool = False
+                 ) -> tuple[str, str]:
+        """Run one cell; returns (status, message). Kills the kernel when it must."""
+        assert self.kernel is not None and self.client is not None
+        client, kernel = self.client, self.kernel
+        oom_before = self.backend.oom_kills()
+        msg_id = client.execute(job.source, silent=silent)
+        start = time.monotonic()
+        cell_deadline = start + job.timeout
+        reply: dict | None = None
+        reply_at = 0.0
+        idle = False
+        interrupted_at: float | None = None
+        poller = zmq.Poller()
+        poller.register(client.shell, zmq.POLLIN)
+        poller.register(client.iopub, zmq.POLLIN)
+        poller.register(kernel.parent.fd, zmq.POLLIN)
+        while True:
+            now = time.monotonic()
+            if reply is not None and (idle or now >= reply_at + IDLE_GRACE):
+                if not idle:
+                    collector.lost_messages += 1
+                break
+            if now >= end:
+                self._stop()
+                raise _Budget()
+            if interrupted_at is None and now >= cell_deadline:
+                client.send(client.control, "interrupt_request", {})
+                interrupted_at = now
+            if interrupted_at is not None and now >= interrupted_at + self.limits.kill_grace:
+                self._stop()
+                return "timeout", f"timed out after {_fmt_seconds(job.timeout)} (kernel killed)"
+            exited = kernel.exit()
+            if exited is not None:
+                self._stop()
+                if self.backend.oom_kills() > oom_before:
+                    gib = self.limits.memory_bytes / (1 << 30)
+                    return "memory", f"killed: out of memory (limit {gib:g} GiB)"
+                return "kernel_died", exited.describe()
+            waits = [end, reply_at + IDLE_GRACE if reply is not None else end,
+                     cell_deadline if interrupted_at is None else interrupted_at + self.limits.kill_grace]
+            timeout_ms = max(1, int((min(waits) - now) * 1000) + 1)
+            for sock, _ in poller.poll(min(timeout_ms, 1000)):
+                if sock is client.iopub:
+                    while (msg := client.recv(client.iopub)) is not None:
+                        if msg["parent_header"].get("msg_id") != msg_id:
+                            continue
+                        msg_type = msg["header"]["msg_type"]
+                        content = msg["content"] if isinstance(msg["content"], dict) else {}
+                        if msg_type == "status":
+                            idle = idle or content.get("execution_state") == "idle"
+                        elif not silent:
+                            collector.add(msg_type, content)
+                elif sock is client.shell:
+                    while (msg := client.recv(client.shell)) is not None:
+                        if (msg["parent_header"].get("msg_id") == msg_id
+                                and msg["header"]["msg_type"] == "execute_reply"):
+                            reply, reply_at = msg["content"], time.monotonic()
+        if interrupted_at is not None:
+            return "timeout", f"timed out after {_fmt_seconds(job.timeout)} (interrupted)"
+        if not isinstance(reply, dict) or reply.get("status") != "ok":
+            reply = reply if isinstance(reply, dict) else {}
+            ename = _first_line(str(reply.get("ename", "Error")), 100)
+            evalue = _first_line(str(reply.get("evalue", "")))
+            return "error", f"{ename}: {evalue}" if evalue else ename
+        return "ok", ""
+
+    # -- the notebook ---------------------------------------------------------------------------
+    def run(self, cells: Sequence[CellJob], budget: float) -> list[CellOutcome]:
+        if budget <= 0:
+            raise ValueError(f"budget must be positive seconds, got {budget!r}")
+        end = time.monotonic() + budget
+        outcomes: list[CellOutcome | None] = [None] * len(cells)
+        restarts = 0
+        notebook_left = self.limits.output_bytes_per_notebook
+        stop_reason = ""
+        self.backend.begin_job()
+        try:
+            i = 0
+            while i < len(cells):
+                if time.monotonic() >= end:
+                    stop_reason = f"notebook time budget ({_fmt_seconds(budget)}) spent"
+                    break
+                if self.kernel is None:
+                    if i > 0:
+                        if restarts >= self.limits.max_restarts:
+                            stop_reason = f"not run: the kernel was restarted {restarts} times"
+                            break
+                        restarts += 1
+                    try:
+                        self._start(end)
+                        if not self._replay(cells[:i], outcomes[:i], end):
+                            continue  # died during the replay: counts as a restart
+                    except _Budget:
+                        stop_reason = f"notebook time budget ({_fmt_seconds(budget)}) spent"
+                        break
+                job = cells[i]
+                collector = OutputCollector(min(self.limits.output_bytes_per_cell, notebook_left),
+                                            self.limits.probe_bytes_per_cell)
+                start = time.monotonic()
+                try:
+                    status, message = self._execute(job, end, collector)
+                except _Budget:
+                    status, message = "timeout", f"notebook time budget ({_fmt_seconds(budget)}) spent"
+                outputs = collector.finish()
+                notebook_left = max(0, notebook_left - collector.used)
+                outcomes[i] = CellOutcome(key=job.key, status=status, outputs=outputs,
+                                          probe_payloads=collector.probe_payloads,
+                                          duration=time.monotonic() - start, message=message)
+                i += 1
+                if status == "timeout" and message.startswith("notebook time budget"):
+                    stop_reason = message
+                    break
+        finally:
+            try:
+                self._stop()
+            finally:
+                self.backend.end_job()
+        return [o if o is not None else CellOutcome(key=c.key, status="not_run", message=stop_reason)
+                for c, o in zip(cells, outcomes)]
+
+    def _replay(self, cells: Sequence[CellJob], outcomes: Sequence[CellOutcome | None], end: float) -> bool:
+        """Silently re-run the earlier successful student cells in a new kernel; False if it died."""
+        for job, outcome in zip(cells, outcomes):
+            if job.kind != "student" or outcome is None or outcome.status != "ok":
+                continue
+            status, _ = self._execute(job, end, OutputCollector(0, 0), silent=True)
+            if self.kernel is None:
+                return False
+            del status
+        return True
