@@ -1,0 +1,119 @@
+"""Per-job memory + pids (+ freezer) cgroups, v1 (separate hierarchies) or v2 (unified), as root."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+V1_CONTROLLERS = ("memory", "pids", "freezer")
+
+
+def is_v2(root: Path = ROOT) -> bool:
+    return (root / "cgroup.controllers").exists()
+
+
+def available(root: Path = ROOT) -> str | None:
+    """None when per-job cgroups can be made here, else what is missing."""
+    if is_v2(root):
+        ctrl = (root / "cgroup.controllers").read_text().split()
+        missing = [c for c in ("memory", "pids") if c not in ctrl]
+        return f"cgroup v2 lacks controllers {missing}" if missing else None
+    missing = [c for c in V1_CONTROLLERS if not (root / c / "cgroup.procs").exists()]
+    return f"cgroup v1 controllers not mounted under {root}: {', '.join(missing)}" if missing else None
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w") as f:
+        f.write(value)
+
+
+class JobCgroup:
+    """A cgroup `<name>` in each needed hierarchy; processes added to it and all their children are capped."""
+
+    def __init__(self, name: str, root: Path = ROOT) -> None:
+        self.v2 = is_v2(root)
+        if self.v2:
+            self.dirs = {"all": root / name}
+        else:
+            self.dirs = {c: root / c / name for c in V1_CONTROLLERS}
+        for d in self.dirs.values():
+            d.mkdir(parents=True, exist_ok=True)
+        if self.v2:
+            # controllers must be enabled in every ancestor's subtree_control
+            parent = root
+            for part in Path(name).parts[:-1]:
+                with contextlib.suppress(OSError):
+                    _write(parent / "cgroup.subtree_control", "+memory +pids")
+                parent = parent / part
+            with contextlib.suppress(OSError):
+                _write(parent / "cgroup.subtree_control", "+memory +pids")
+
+    def _dir(self, controller: str) -> Path:
+        return self.dirs["all"] if self.v2 else self.dirs[controller]
+
+    def set_limits(self, memory_bytes: int, pids: int) -> None:
+        if self.v2:
+            _write(self._dir("memory") / "memory.max", str(memory_bytes))
+            with contextlib.suppress(OSError):
+                _write(self._dir("memory") / "memory.swap.max", "0")
+        else:
+            mem = self._dir("memory")
+            _write(mem / "memory.limit_in_bytes", str(memory_bytes))
+            with contextlib.suppress(OSError):  # only when swap accounting is on
+                _write(mem / "memory.memsw.limit_in_bytes", str(memory_bytes))
+            with contextlib.suppress(OSError):
+                _write(mem / "memory.swappiness", "0")
+        _write(self._dir("pids") / "pids.max", str(pids))
+
+    def add(self, pid: int) -> None:
+        for d in self.dirs.values():
+            _write(d / "cgroup.procs", str(pid))
+
+    def pids(self) -> list[int]:
+        out: set[int] = set()
+        for d in self.dirs.values():
+            with contextlib.suppress(OSError):
+                out.update(int(x) for x in (d / "cgroup.procs").read_text().split())
+        return sorted(out)
+
+    def oom_kills(self) -> int:
+        """How many processes the memory controller has killed in this cgroup so far."""
+        path = self._dir("memory") / ("memory.events" if self.v2 else "memory.oom_control")
+        try:
+            for line in path.read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except OSError:
+            pass
+        return 0
+
+    def kill_all(self, timeout: float = 10.0) -> bool:
+        """Kill every process in the cgroup (frozen first, so a fork bomb cannot outrun us)."""
+        deadline = time.monotonic() + timeout
+        if self.v2 and (self._dir("pids") / "cgroup.kill").exists():
+            _write(self._dir("pids") / "cgroup.kill", "1")
+        else:
+            freezer = None if self.v2 else self._dir("freezer") / "freezer.state"
+            while self.pids() and time.monotonic() < deadline:
+                if freezer is not None:
+                    _write(freezer, "FROZEN")
+                    while freezer.read_text().strip() != "FROZEN" and time.monotonic() < deadline:
+                        time.sleep(0.001)
+                for pid in self.pids():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                if freezer is not None:
+                    _write(freezer, "THAWED")
+                time.sleep(0.002)
+        while self.pids() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        return not self.pids()
+
+    def remove(self) -> None:
+        for d in self.dirs.values():
+            with contextlib.suppress(OSError):
+                d.rmdir()

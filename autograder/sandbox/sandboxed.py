@@ -1,0 +1,172 @@
+"""Sandboxed backend: the kernel parent runs inside bwrap as the slot's uid; the runner stays outside.
+
+Per slot: a size-limited tmpfs on the host holds the job dir, /tmp, /dev/shm and the ipc sockets; a
+cgroup caps memory and pids of each kernel (the parent stays outside it). Between jobs every process of
+the job is killed (freeze + kill + thaw), SysV IPC is removed and the tmpfs is wiped.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+from autograder.model import InfrastructureError
+from autograder.sandbox import bwrap, procs, slots
+from autograder.sandbox.cgroups import JobCgroup
+from autograder.sandbox.client import connection_info
+from autograder.sandbox.config import Config
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.parent import ParentProcess
+from autograder.sandbox.runner import Kernel
+from autograder.sandbox.setup import existing_slots, user_ids
+from autograder.sandbox.writefile import wipe, write_json
+
+PARENT_START_TIMEOUT = 120.0
+
+
+def _mount_tmpfs(root: Path, size: int) -> None:
+    root.mkdir(mode=0o711, parents=True, exist_ok=True)
+    opts = f"size={size},nr_inodes=65536,mode=0711,nosuid,nodev"
+    if os.path.ismount(root):
+        argv = ["mount", "-o", f"remount,{opts}", root]
+    else:
+        argv = ["mount", "-t", "tmpfs", "-o", opts, "course-sandbox", str(root)]
+    res = subprocess.run([str(a) for a in argv], capture_output=True)
+    if res.returncode != 0:
+        raise InfrastructureError(f"cannot mount the slot tmpfs at {root}: "
+                                  f"{res.stderr.decode('utf-8', 'replace').strip()}")
+
+
+class SandboxBackend:
+    def __init__(self, limits: Limits, cfg: Config, index: int, lock_fd: int, gpu: bool) -> None:
+        self.limits = limits
+        self.cfg = cfg
+        self.index = index
+        self.lock_fd = lock_fd
+        self.gpu = gpu
+        ids = user_ids(index)
+        if ids is None:
+            raise InfrastructureError(f"sandbox user for slot {index} is missing; run `course sandbox setup`")
+        self.uid, self.gid = ids
+        self.paths = bwrap.SlotPaths(cfg.state_dir / f"slot{index}")
+        self.log_path = cfg.lock_dir / f"slot{index}.log"
+        self.cgroup = JobCgroup(f"course-sandbox/slot{index}")
+        self.parent: ParentProcess | None = None
+        self.parent_host_pid: int | None = None
+        self._n = 0
+        self._reset_slot()
+
+    @classmethod
+    def acquire(cls, limits: Limits, cfg: Config, gpu: bool = False) -> SandboxBackend:
+        count = existing_slots()
+        if os.environ.get("COURSE_SANDBOX_SLOTS"):
+            count = min(count, cfg.slots)
+        index, fd = slots.acquire(cfg.lock_dir, count)
+        try:
+            return cls(limits, cfg, index, fd, gpu)
+        except BaseException:
+            slots.release(fd)
+            raise
+
+    # -- slot state --------------------------------------------------------------------------------
+    def _reset_slot(self) -> None:
+        """Kill whatever a previous holder left behind and prepare clean directories and limits."""
+        self.cgroup.kill_all()
+        procs.kill_uid(self.uid)
+        _mount_tmpfs(self.paths.root, self.limits.tmpfs_bytes)
+        for d in self.paths.all():
+            d.mkdir(mode=0o700, exist_ok=True)
+            os.chown(d, self.uid, self.gid)
+            os.chmod(d, 0o700)
+            wipe(d)
+        self.cgroup.set_limits(self.limits.memory_bytes, self.limits.pids)
+
+    def _launch(self, preload: tuple[str, ...]) -> ParentProcess:
+        argv = bwrap.command(bwrap=self.cfg.bwrap, uid=self.uid, gid=self.gid, venv=self.cfg.venv,
+                             kernel_side=self.cfg.kernel_side, zygote_file=self.cfg.zygote_file,
+                             slot=self.paths, limits=self.limits, preload=preload, gpu=self.gpu)
+        parent = ParentProcess(argv, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd="/",
+                               log_path=str(self.log_path))
+        try:
+            parent.wait_ready(PARENT_START_TIMEOUT)
+            assert parent.pid_inside is not None
+            host = None
+            for _ in range(100):
+                host = procs.find_host_pid(parent.pid_inside, among=procs.descendants(parent.proc.pid))
+                if host:
+                    break
+                time.sleep(0.01)
+            if host is None:
+                raise InfrastructureError("cannot find the kernel parent's host pid")
+            self.parent_host_pid = host
+        except BaseException:
+            parent.stop()
+            raise
+        return parent
+
+    def _stop_parent(self) -> None:
+        if self.parent is not None:
+            self.parent.stop()
+            self.parent = None
+            self.parent_host_pid = None
+
+    def begin_job(self) -> None:
+        if self.cfg.zygote and (self.parent is None or not self.parent.alive()):
+            self._stop_parent()
+            self._reset_slot()  # a dead parent may have left anything behind
+            self.parent = self._launch(self.cfg.preload)
+
+    def start_kernel(self, deadline: float) -> Kernel:
+        if self.cfg.zygote:
+            parent = self.parent
+        else:
+            self._stop_parent()
+            parent = self.parent = self._launch(())
+        assert parent is not None and self.parent_host_pid is not None
+        self._n += 1
+        key = secrets.token_hex(32)
+        name = f"k{self._n}"
+        write_json(self.paths.conn / f"{name}.json", connection_info(f"{bwrap.CONN}/{name}", key),
+                   uid=self.uid, gid=self.gid)
+        pid = parent.fork(f"{bwrap.CONN}/{name}.json", timeout=max(1.0, deadline - time.monotonic()))
+        host = procs.find_host_pid(pid, ppid=self.parent_host_pid)
+        if host is None:
+            raise InfrastructureError(f"cannot find the host pid of kernel {pid}")
+        # Into the job's cgroup before it runs a single student instruction (it waits for "go").
+        self.cgroup.add(host)
+        parent.go(pid)
+        return Kernel(parent=parent, pid=pid, ip=str(self.paths.conn / name), key=key)
+
+    def stop_kernel(self, kernel: Kernel) -> None:
+        if not self.cgroup.kill_all():
+            raise InfrastructureError(f"slot {self.index}: processes of the job survived SIGKILL")
+        if not self.cfg.zygote:
+            self._stop_parent()
+
+    def end_job(self) -> None:
+        ok = self.cgroup.kill_all()
+        if self.parent is not None and self.parent_host_pid is not None and self.parent.alive():
+            # SysV IPC objects outlive their processes; they live in the sandbox's ipc namespace
+            subprocess.run(["nsenter", "-t", str(self.parent_host_pid), "--ipc", "ipcrm", "--all"],
+                           capture_output=True)
+        for d in self.paths.all():
+            wipe(d)
+        if not ok:
+            raise InfrastructureError(f"slot {self.index}: processes of the job survived SIGKILL")
+
+    def oom_kills(self) -> int:
+        return self.cgroup.oom_kills()
+
+    def close(self) -> None:
+        try:
+            self._stop_parent()
+            self.cgroup.kill_all()
+            procs.kill_uid(self.uid)
+            for d in self.paths.all():
+                wipe(d)
+        finally:
+            with contextlib.suppress(OSError):
+                slots.release(self.lock_fd)
