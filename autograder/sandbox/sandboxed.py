@@ -34,7 +34,7 @@ def _mount_tmpfs(root: Path, size: int) -> None:
         argv = ["mount", "-o", f"remount,{opts}", root]
     else:
         argv = ["mount", "-t", "tmpfs", "-o", opts, "course-sandbox", str(root)]
-    res = subprocess.run([str(a) for a in argv], capture_output=True)
+    res = subprocess.run([str(a) for a in argv], check=False, capture_output=True)
     if res.returncode != 0:
         raise InfrastructureError(f"cannot mount the slot tmpfs at {root}: "
                                   f"{res.stderr.decode('utf-8', 'replace').strip()}")
@@ -64,6 +64,7 @@ class SandboxBackend:
         count = existing_slots()
         if os.environ.get("COURSE_SANDBOX_SLOTS"):
             count = min(count, cfg.slots)
+        cfg.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # /run is emptied at boot
         index, fd = slots.acquire(cfg.lock_dir, count)
         try:
             return cls(limits, cfg, index, fd, gpu)
@@ -151,7 +152,7 @@ class SandboxBackend:
         if self.parent is not None and self.parent_host_pid is not None and self.parent.alive():
             # SysV IPC objects outlive their processes; they live in the sandbox's ipc namespace
             subprocess.run(["nsenter", "-t", str(self.parent_host_pid), "--ipc", "ipcrm", "--all"],
-                           capture_output=True)
+                           check=False, capture_output=True)
         for d in self.paths.all():
             wipe(d)
         if not ok:

@@ -64,7 +64,10 @@ def unreachable(path: Path) -> Path | None:
 def checks(cfg: Config | None = None) -> list[Check]:
     cfg = cfg or load()
     out: list[Check] = []
-    add = lambda name, ok, detail: out.append(Check(name, bool(ok), detail))  # noqa: E731
+
+    def add(name: str, ok: object, detail: str) -> None:
+        out.append(Check(name, bool(ok), detail))
+
     add("linux", sys.platform.startswith("linux"), sys.platform)
     add("root", os.geteuid() == 0, "the runner must be root to drop to slot users and create cgroups")
     bwrap_ok = os.path.isfile(cfg.bwrap) and os.access(cfg.bwrap, os.X_OK)
@@ -82,8 +85,7 @@ def checks(cfg: Config | None = None) -> list[Check]:
     zblocked = unreachable(cfg.zygote_file)
     add("zygote reachable", zblocked is None,
         f"{cfg.zygote_file}" if zblocked is None else f"{zblocked} is not traversable by other users")
-    for d in (cfg.state_dir, cfg.lock_dir):
-        add(f"dir {d}", d.is_dir(), "present" if d.is_dir() else "missing")
+    add(f"dir {cfg.state_dir}", cfg.state_dir.is_dir(), "present" if cfg.state_dir.is_dir() else "missing")
     return out
 
 
@@ -106,7 +108,8 @@ def smoke_test(cfg: Config) -> str | None:
     argv += ["--proc", "/proc", "--ro-bind", str(cfg.venv), str(cfg.venv), "--ro-bind", str(cfg.zygote_file),
              "/z.py", str(cfg.python), "-S", "-c", "import sys; sys.exit(0 if open('/z.py').read(1) else 1)"]
     try:
-        res = subprocess.run(argv, capture_output=True, timeout=30, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        res = subprocess.run(argv, check=False, capture_output=True, timeout=30,
+                             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
     if res.returncode != 0:
@@ -134,10 +137,10 @@ def run_setup(cfg: Config | None = None, slots: int | None = None, log=print) ->
     changed = 0
     if not (os.path.isfile(cfg.bwrap) and os.access(cfg.bwrap, os.X_OK)):
         log("installing bubblewrap (apt-get install -y bubblewrap)")
-        res = subprocess.run(["apt-get", "install", "-y", "bubblewrap"], capture_output=True)
+        res = subprocess.run(["apt-get", "install", "-y", "bubblewrap"], check=False, capture_output=True)
         if res.returncode != 0:
-            subprocess.run(["apt-get", "update"], capture_output=True)
-            res = subprocess.run(["apt-get", "install", "-y", "bubblewrap"], capture_output=True)
+            subprocess.run(["apt-get", "update"], check=False, capture_output=True)
+            res = subprocess.run(["apt-get", "install", "-y", "bubblewrap"], check=False, capture_output=True)
         if res.returncode != 0:
             tail = res.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
             raise RuntimeError(f"apt-get install bubblewrap failed: {' '.join(tail)}")
