@@ -50,6 +50,20 @@ def _children(me: int) -> list[int]:
     return out
 
 
+def _drop_editable_finders() -> None:
+    """Forget the venv's editable-install finders: they would map `reference_impl` etc. to repo paths
+    (absent in the sandbox, but a namespace-package mapping still imports as an empty module)."""
+    def editable(obj) -> bool:
+        return str(getattr(obj, "__module__", "") or getattr(type(obj), "__module__", "")).startswith("__editable__")
+
+    sys.meta_path[:] = [f for f in sys.meta_path if not editable(f)]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if not editable(h)]
+    sys.path[:] = [p for p in sys.path if "__editable__" not in p]
+    sys.path_importer_cache.clear()
+    for name in [m for m in sys.modules if m.startswith("__editable__")]:
+        del sys.modules[name]
+
+
 def _reseed() -> None:
     # Children of one parent would otherwise draw identical random numbers.
     seed = int.from_bytes(os.urandom(4), "little")
@@ -105,6 +119,7 @@ def main(argv: list[str]) -> int:
     if os.environ.get("COURSE_ZYGOTE_SANDBOXED") == "1":
         # A same-uid child must not ptrace us or read /proc/<us>/mem.
         _prctl(PR_SET_DUMPABLE, 0)
+        _drop_editable_finders()
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     for name in preload:
         __import__(name)
