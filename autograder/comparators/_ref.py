@@ -1,0 +1,123 @@
+"""The comparators' bridge to reference_impl: numpy in, float64 numpy out.
+
+reference_impl is torch (float64, its default device: CUDA when present). Everything the comparators need
+from it passes through here, so an API change there is one edit here. Tie handling of kNN votes is grader
+logic (which answers are acceptable), not reference math, and lives here too.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder.model import InfrastructureError
+
+
+def _modules() -> Any:
+    try:
+        from reference_impl import knn, linear, polyfit
+    except ImportError as exc:  # the grader cannot judge without its reference: never the student's 0
+        raise InfrastructureError(f"reference_impl is not importable on the grader: {exc}") from exc
+    return knn, linear, polyfit
+
+
+def _t(x: np.ndarray) -> Any:
+    import torch
+
+    return torch.as_tensor(np.ascontiguousarray(x, dtype=np.float64))
+
+
+def _np(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy().astype(np.float64)
+    return np.asarray(x, dtype=np.float64)
+
+
+def _labels(y: np.ndarray) -> Any:
+    import torch
+
+    return torch.as_tensor(np.ascontiguousarray(y, dtype=np.int64))
+
+
+def pairwise_distances(X: np.ndarray, Y: np.ndarray, metric: str) -> np.ndarray:
+    knn, _, _ = _modules()
+    return _np(knn.pairwise_distances(_t(X), _t(Y), metric=metric))
+
+
+def svm_loss(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple[float, np.ndarray]:
+    _, linear, _ = _modules()
+    loss, dW = linear.svm_loss(_t(W), _t(X), _labels(y), reg)
+    return float(loss), _np(dW)
+
+
+def softmax_loss(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple[float, np.ndarray]:
+    _, linear, _ = _modules()
+    loss, dW = linear.softmax_loss(_t(W), _t(X), _labels(y), reg)
+    return float(loss), _np(dW)
+
+
+def train_predict(kind: str, inputs: dict[str, Any]) -> np.ndarray:
+    """Labels predicted by the reference LinearSVM / Softmax trained with the probe's hyper-parameters."""
+    _, linear, _ = _modules()
+    cls = linear.LinearSVM if kind == "linear.svm_train" else linear.Softmax
+    model = cls()
+    model.train(_t(inputs["X_train"]), _labels(inputs["y_train"]), learning_rate=inputs["learning_rate"],
+                reg=inputs["reg"], num_iters=inputs["num_iters"], batch_size=inputs["batch_size"],
+                seed=inputs["seed"])
+    return _np(model.predict(_t(inputs["X_test"])))
+
+
+def design_matrix(x: np.ndarray, M: int) -> np.ndarray:
+    _, _, polyfit = _modules()
+    return _np(polyfit.design_matrix(_t(x), M))
+
+
+def poly_fit(x: np.ndarray, t: np.ndarray, M: int, lam: float) -> np.ndarray:
+    _, _, polyfit = _modules()
+    return _np(polyfit.fit(_t(x), _t(t), M, lam=lam))
+
+
+def poly_predict(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    _, _, polyfit = _modules()
+    return _np(polyfit.predict(_t(w), _t(x)))
+
+
+def rms_error(w: np.ndarray, x: np.ndarray, t: np.ndarray) -> float:
+    _, _, polyfit = _modules()
+    return float(polyfit.rms_error(_t(w), _t(x), _t(t)))
+
+
+def acceptable_votes(dists: np.ndarray, y_train: np.ndarray, k: int, rtol: float = 1e-9) -> list[set[int]]:
+    """Per query row: every label a correct k-NN vote (smallest label wins a count tie) can return when the
+    neighbours tied at the k-th place may be chosen in any way (research/student_code.md)."""
+    dists = np.asarray(dists, dtype=np.float64)
+    y_train = np.asarray(y_train).astype(np.int64)
+    labels = np.unique(y_train)
+    out: list[set[int]] = []
+    for row in np.atleast_2d(dists):
+        kth = np.partition(row, k - 1)[k - 1]
+        tol = rtol * max(1.0, abs(kth))
+        strict = row < kth - tol
+        tied = np.abs(row - kth) <= tol
+        m = k - int(strict.sum())  # how many of the tied neighbours are chosen
+        S = {int(lab): int(np.sum(y_train[strict] == lab)) for lab in labels}
+        T = {int(lab): int(np.sum(y_train[tied] == lab)) for lab in labels}
+        ok: set[int] = set()
+        for L in S:  # noqa: PLC0206 - S and T share keys; both are read by label
+            c_L = min(T[L], m)  # as many L as possible: raises L's count and lowers what others must take
+            count_L = S[L] + c_L
+            if count_L == 0:
+                continue
+            room, feasible = 0, True
+            for lab, s_lab in S.items():
+                if lab == L:
+                    continue
+                cap = count_L - 1 if lab < L else count_L  # a smaller label wins a tie against L
+                if s_lab > cap:
+                    feasible = False
+                    break
+                room += min(T[lab], cap - s_lab)
+            if feasible and room >= m - c_L:
+                ok.add(L)
+        out.append(ok)
+    return out

@@ -1,0 +1,57 @@
+"""Run a TRUSTED notebook's code in this process and judge its probes: instructors' and tests' self-check.
+
+Never use this for student submissions: it executes the notebook's code in the grader's own process (the
+point of the platform is that student code runs only in the sandboxed kernel). It exists so that tests and
+instructors can prove that a source notebook's own solution scores full marks and a wrong one does not.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import Any
+
+from autograder.kernel_side import course_probe
+from autograder.model import TestSpec, Verdict
+
+
+def exec_cells(sources: list[str], namespace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Execute cell sources in order in one namespace (stdout discarded); returns the namespace."""
+    ns: dict[str, Any] = namespace if namespace is not None else {"__name__": "__main__"}
+    for i, src in enumerate(sources):
+        code = compile(src, f"<cell {i}>", "exec")
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(code, ns)  # noqa: S102 - trusted notebooks only (see module docstring)
+    return ns
+
+
+def notebook_payloads(namespace: dict[str, Any], test: TestSpec, seed: int) -> list[dict]:
+    """The payloads the kernel would publish for `test`'s probe cells, built against `namespace`."""
+    out = []
+    for i, p in enumerate(test.probes):
+        with contextlib.redirect_stdout(io.StringIO()):
+            out.append(course_probe.build_payload(test.test_id, i, p.kind, p.target, seed, dict(p.params), namespace))
+    return out
+
+
+def grade_notebook_locally(nb: Any, tests: tuple[TestSpec, ...], seed: int,
+                           run_visible_tests: bool = False) -> dict[str, Verdict]:
+    """Execute the notebook's non-test code cells, then judge every test's probes: test_id -> Verdict.
+
+    With run_visible_tests the graded cells' visible part (hidden region removed) runs too, in place.
+    """
+    from autograder.comparators import grade_test
+    from autograder.spec import student_source
+
+    test_ids = {t.test_id for t in tests}
+    sources = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in test_ids:
+            if run_visible_tests:
+                sources.append(student_source(cell.source, "code", False, grade_id))
+            continue
+        sources.append(cell.source)
+    ns = exec_cells(sources)
+    return {t.test_id: grade_test(t, seed, notebook_payloads(ns, t, seed)) for t in tests}
