@@ -61,9 +61,15 @@ class JobCgroup:
                 _write(self._dir("memory") / "memory.swap.max", "0")
         else:
             mem = self._dir("memory")
+            memsw = mem / "memory.memsw.limit_in_bytes"  # only when swap accounting is on
+            # v1 wants memory <= memsw at every step: raise memsw first, lower it last
+            if memsw.exists():
+                with contextlib.suppress(OSError):
+                    _write(memsw, str(memory_bytes))
             _write(mem / "memory.limit_in_bytes", str(memory_bytes))
-            with contextlib.suppress(OSError):  # only when swap accounting is on
-                _write(mem / "memory.memsw.limit_in_bytes", str(memory_bytes))
+            if memsw.exists():
+                with contextlib.suppress(OSError):
+                    _write(memsw, str(memory_bytes))
             with contextlib.suppress(OSError):
                 _write(mem / "memory.swappiness", "0")
         _write(self._dir("pids") / "pids.max", str(pids))

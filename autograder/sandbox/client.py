@@ -21,18 +21,45 @@ def connection_info(ip: str, key: str) -> dict:
 class KernelClient:
     def __init__(self, ctx: zmq.Context, ip: str, key: str, max_msg: int) -> None:
         self.session = Session(key=key.encode(), signature_scheme="hmac-sha256", username="grader")
+        self.ctx, self.ip, self.max_msg = ctx, ip, max_msg
         self.sockets: dict[str, zmq.Socket] = {}
         for name, kind in (("shell", zmq.DEALER), ("iopub", zmq.SUB), ("control", zmq.DEALER)):
-            sock = ctx.socket(kind)
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.MAXMSGSIZE, max_msg)
-            if kind == zmq.SUB:
-                sock.setsockopt(zmq.SUBSCRIBE, b"")
-            sock.connect(f"ipc://{ip}-{CHANNELS.index(name) + 1}")
-            self.sockets[name] = sock
+            self.sockets[name] = self._socket(name, kind)
         self.shell = self.sockets["shell"]
         self.iopub = self.sockets["iopub"]
         self.control = self.sockets["control"]
+        # Disconnects of iopub mean lost messages (an oversize one, and whatever came until reconnection).
+        self.monitor = self.iopub.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        self.disconnects = 0
+
+    def _socket(self, name: str, kind: int) -> zmq.Socket:
+        sock = self.ctx.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.MAXMSGSIZE, self.max_msg)  # an oversize message disconnects the peer
+        if kind == zmq.SUB:
+            sock.setsockopt(zmq.SUBSCRIBE, b"")
+        sock.connect(f"ipc://{self.ip}-{CHANNELS.index(name) + 1}")
+        return sock
+
+    def reconnect_iopub(self) -> None:
+        """A fresh iopub socket: after an oversize message libzmq does not bring the old one back."""
+        self.iopub.disable_monitor()
+        self.monitor.close(linger=0)
+        self.iopub.close(linger=0)
+        self.iopub = self.sockets["iopub"] = self._socket("iopub", zmq.SUB)
+        self.monitor = self.iopub.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+
+    def drain_monitor(self) -> int:
+        """Count iopub disconnects seen since the last call."""
+        n = 0
+        while True:
+            try:
+                self.monitor.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            n += 1
+        self.disconnects += n
+        return n
 
     def send(self, sock: zmq.Socket, msg_type: str, content: dict) -> str:
         msg = self.session.msg(msg_type, content)
@@ -58,5 +85,7 @@ class KernelClient:
             return {"header": {"msg_type": "__bad__"}, "parent_header": {}, "content": {}}
 
     def close(self) -> None:
+        self.iopub.disable_monitor()
+        self.monitor.close(linger=0)
         for sock in self.sockets.values():
             sock.close(linger=0)

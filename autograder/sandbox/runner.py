@@ -73,6 +73,7 @@ class NotebookRun:
         self.ctx = ctx
         self.kernel: Kernel | None = None
         self.client: KernelClient | None = None
+        self.resync_needed = False
         self.max_msg = max(self.limits.output_bytes_per_cell, self.limits.probe_bytes_per_cell) + MAX_MSG_SLACK
 
     # -- kernel lifecycle -----------------------------------------------------------------------
@@ -127,10 +128,38 @@ class NotebookRun:
                     while self.client.recv(self.client.iopub) is not None:
                         got_iopub = True
 
+    def _resync(self, end: float) -> None:
+        """Wait until iopub delivers again after a disconnect (a kernel_info round trip seen on iopub)."""
+        assert self.client is not None and self.kernel is not None
+        client = self.client
+        client.reconnect_iopub()
+        deadline = min(end, time.monotonic() + 5.0)
+        poller = zmq.Poller()
+        poller.register(client.iopub, zmq.POLLIN)
+        pings: set[str] = set()
+        next_ping = 0.0
+        while time.monotonic() < deadline:
+            client.drain_monitor()
+            if self.kernel.exit() is not None:
+                break
+            now = time.monotonic()
+            if now >= next_ping:
+                pings.add(client.send(client.shell, "kernel_info_request", {}))
+                next_ping = now + 0.1
+            if poller.poll(50):
+                while (msg := client.recv(client.iopub)) is not None:
+                    if msg["parent_header"].get("msg_id") in pings:
+                        self.resync_needed = False
+                        while client.recv(client.shell) is not None:
+                            pass
+                        return
+        self.resync_needed = False
+
     def _stop(self) -> None:
         if self.client is not None:
             self.client.close()
             self.client = None
+        self.resync_needed = False
         if self.kernel is not None:
             kernel, self.kernel = self.kernel, None
             self.backend.stop_kernel(kernel)
@@ -140,6 +169,8 @@ class NotebookRun:
                  ) -> tuple[str, str]:
         """Run one cell; returns (status, message). Kills the kernel when it must."""
         assert self.kernel is not None and self.client is not None
+        if self.resync_needed:
+            self._resync(end)
         client, kernel = self.client, self.kernel
         oom_before = self.backend.oom_kills()
         msg_id = client.execute(job.source, silent=silent)
@@ -153,11 +184,13 @@ class NotebookRun:
         poller.register(client.shell, zmq.POLLIN)
         poller.register(client.iopub, zmq.POLLIN)
         poller.register(kernel.parent.fd, zmq.POLLIN)
+        poller.register(client.monitor, zmq.POLLIN)
         while True:
             now = time.monotonic()
             if reply is not None and (idle or now >= reply_at + IDLE_GRACE):
                 if not idle:
                     collector.lost_messages += 1
+                    self.resync_needed = True
                 break
             if now >= end:
                 self._stop()
@@ -189,6 +222,10 @@ class NotebookRun:
                             idle = idle or content.get("execution_state") == "idle"
                         elif not silent:
                             collector.add(msg_type, content)
+                elif sock is client.monitor:
+                    if client.drain_monitor():
+                        collector.lost_messages += 1
+                        self.resync_needed = True
                 elif sock is client.shell:
                     while (msg := client.recv(client.shell)) is not None:
                         if (msg["parent_header"].get("msg_id") == msg_id

@@ -19,7 +19,7 @@ from autograder.sandbox.cgroups import JobCgroup
 from autograder.sandbox.client import connection_info
 from autograder.sandbox.config import Config
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.parent import ParentProcess
+from autograder.sandbox.parent import ParentDied, ParentProcess
 from autograder.sandbox.runner import Kernel
 from autograder.sandbox.setup import existing_slots, user_ids
 from autograder.sandbox.writefile import wipe, write_json
@@ -147,8 +147,24 @@ class SandboxBackend:
         if not self.cfg.zygote:
             self._stop_parent()
 
+    def _parent_gone(self) -> bool:
+        """The kernel parent was killed (a child can do that: same uid), even if the pipe is still open."""
+        if self.parent is None or self.parent_host_pid is None or not self.parent.alive():
+            return True
+        try:
+            with open(f"/proc/{self.parent_host_pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            return True
+        return stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X")
+
     def end_job(self) -> None:
         ok = self.cgroup.kill_all()
+        if self.cfg.zygote and self.parent is not None and self._parent_gone():
+            self._stop_parent()
+            for d in self.paths.all():
+                wipe(d)
+            raise ParentDied(f"slot {self.index}: the kernel parent was killed during the job")
         if self.parent is not None and self.parent_host_pid is not None and self.parent.alive():
             # SysV IPC objects outlive their processes; they live in the sandbox's ipc namespace
             subprocess.run(["nsenter", "-t", str(self.parent_host_pid), "--ipc", "ipcrm", "--all"],

@@ -1,0 +1,183 @@
+"""Hostile cells in the sandbox (security.md §4.2 A09–A14, A16) and the kernel parent's own defences."""
+from __future__ import annotations
+
+import json
+import resource
+import threading
+
+import pytest
+from sandbox_helpers import cell, stdout
+
+from autograder.model import InfrastructureError
+from autograder.sandbox import Limits, open_slot, procs
+
+pytestmark = pytest.mark.sandbox
+
+SIG_IGN_LOOP = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass"
+
+
+def test_a09_crashes_cost_only_their_cell(sbx_slot):
+    out = sbx_slot.run_notebook([
+        cell("c1", "def f(x):\n    return x + 1"),
+        cell("c2", "import os; os._exit(0)"),
+        cell("c3", "import os; os.kill(os.getpid(), 9)"),
+        cell("c4", "import ctypes; ctypes.string_at(0)"),
+        cell("c5", "print(f(41))"),
+    ], budget=120)
+    assert [o.status for o in out] == ["ok", "kernel_died", "kernel_died", "kernel_died", "ok"]
+    assert [o.message for o in out[1:4]] == ["kernel died (exit code 0)", "kernel died (SIGKILL)",
+                                            "kernel died (SIGSEGV)"]
+    assert stdout(out[4]) == "42\n"
+
+
+@pytest.mark.slow
+def test_a10_loops_time_out_and_later_cells_run(sbx_slot):
+    cells = [cell("a", "z = 7")]
+    loops = ["while True: pass",
+             "while True:\n    try:\n        while True: pass\n    except KeyboardInterrupt:\n        pass",
+             SIG_IGN_LOOP, "import time\ntime.sleep(1e6)"]
+    cells += [cell(f"loop{i}", src, timeout=1.0) for i, src in enumerate(loops)]
+    cells += [cell("input", "input()", timeout=1.0), cell("b", "print(z)")]
+    budget = 60
+    out = sbx_slot.run_notebook(cells, budget=budget)
+    assert [o.status for o in out] == ["ok", "timeout", "timeout", "timeout", "timeout", "error", "ok"]
+    assert out[1].message == "timed out after 1 s (interrupted)"
+    assert out[3].message == "timed out after 1 s (kernel killed)"
+    assert "StdinNotImplementedError" in out[5].message  # allow_stdin=False: fails at once, never blocks
+    assert stdout(out[6]) == "7\n"
+    assert sum(o.duration for o in out) < budget
+
+
+@pytest.mark.slow
+def test_a11_memory_cap_kills_the_kernel_and_grading_goes_on():
+    from conftest import _sandbox_or_skip
+
+    _sandbox_or_skip()
+    with open_slot(sandbox=True, limits=Limits(memory_bytes=1 << 30)) as slot:
+        out = slot.run_notebook([
+            cell("a", "keep = 3"),
+            cell("bytes", "b = b'x' * (3 << 30)"),
+            cell("torch", "import torch\nt = torch.empty(3 << 30, dtype=torch.uint8).fill_(1)"),
+            cell("calloc", "b = bytearray(3 << 30)\nprint(len(b))"),  # calloc: untouched pages cost nothing
+            cell("b", "print(keep)"),
+        ], budget=120)
+    assert [o.status for o in out[:3]] == ["ok", "memory", "memory"], [(o.status, o.message) for o in out]
+    assert out[1].message == "killed: out of memory (limit 1 GiB)"
+    assert out[3].status in ("ok", "memory")
+    assert out[4].status == "ok" and stdout(out[4]) == "3\n"
+
+
+@pytest.mark.slow
+def test_a12_fork_and_thread_bombs_are_capped_while_another_slot_grades():
+    from conftest import _sandbox_or_skip
+
+    _sandbox_or_skip()
+    limits = Limits(pids=64)
+    fork_bomb = ("import os, time, json\nn = 0\n"
+                 "for _ in range(10000):\n    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
+                 "    if pid == 0:\n        time.sleep(120)\n        os._exit(0)\n    n += 1\nprint(json.dumps(n))")
+    thread_bomb = ("import threading, time, json\nn = 0\n"
+                   "for _ in range(10000):\n    try:\n"
+                   "        threading.Thread(target=time.sleep, args=(120,), daemon=True).start()\n"
+                   "    except RuntimeError:\n        break\n    n += 1\nprint(json.dumps(n))")
+    exp_bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+    control = [cell("a", "import torch\nx = torch.arange(10).sum().item()"), cell("b", "print(x)")]
+    results: dict[str, object] = {}
+
+    def victim() -> None:
+        with open_slot(sandbox=True) as slot:
+            results["control"] = [slot.run_notebook(control, budget=120) for _ in range(3)]
+
+    with open_slot(sandbox=True, limits=limits) as bomb_slot:
+        t = threading.Thread(target=victim)
+        t.start()
+        bombs = bomb_slot.run_notebook([cell("fork", fork_bomb), cell("thread", thread_bomb),
+                                        cell("exp", exp_bomb, timeout=3)], budget=120)
+        t.join(300)
+        uid = bomb_slot.backend.uid
+        left = procs.pids_of_uid(uid)
+        assert len(left) <= 3, left  # bwrap, its init and the kernel parent
+    assert bombs[0].status == "ok" and json.loads(stdout(bombs[0])) < limits.pids
+    assert bombs[1].status == "ok" and json.loads(stdout(bombs[1])) < limits.pids
+    assert bombs[2].status == "timeout"
+    for run in results["control"]:
+        assert [o.status for o in run] == ["ok", "ok"] and stdout(run[1]) == "45\n"
+
+
+def payload_bytes(outputs: list[dict]) -> int:
+    """What the caps count: UTF-8 text of streams, the JSON of everything else."""
+    return sum(len(o["text"].encode("utf-8")) if o["output_type"] == "stream"
+               else len(json.dumps(o, ensure_ascii=False).encode("utf-8")) for o in outputs)
+
+
+@pytest.mark.parametrize("sandboxed", [False, True], ids=["local", "sandbox"])
+def test_a14_output_bombs_are_capped_while_received(sandboxed, local_slot, request):
+    slot = request.getfixturevalue("sbx_slot") if sandboxed else local_slot
+    limits = slot.backend.limits
+    png = ("from IPython.display import display\nimport base64\n"
+           "display({'image/png': base64.b64encode(b'\\x89PNG' + b'\\0' * (50 << 20)).decode()}, raw=True)")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = slot.run_notebook([
+        cell("line", "print('x' * 100_000_000)"),
+        cell("lines", "for i in range(200_000): print(i)"),
+        cell("png", png),
+        cell("ctrl", "print('\\x1b[31mred\\x1b[0m \\x00\\x07\\x08 bell')\nprint('\\udcff lone')"),
+        cell("after", "print('fine')"),
+    ], budget=180)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert [o.status for o in out] == ["ok"] * 5, [(o.status, o.message) for o in out]
+    total = 0
+    for o in out[:3]:
+        size = payload_bytes(o.outputs)
+        total += size
+        assert size <= limits.output_bytes_per_cell + 4096, (o.key, size)
+        assert "[output truncated" in o.outputs[-1]["text"], o.key
+    text = stdout(out[3])
+    json.dumps(out[3].outputs, ensure_ascii=False).encode("utf-8")  # valid UTF-8: no lone surrogate left
+    assert "\x1b[31mred" in text and "\x00" not in text and "\x07" not in text
+    assert stdout(out[4]) == "fine\n"
+    assert total <= limits.output_bytes_per_notebook
+    assert grown_kib < 80 * 1024, f"runner peak RSS grew by {grown_kib} KiB"
+
+
+def test_rng_is_reseeded_per_kernel(sbx_slot):
+    src = "import torch, numpy, random, json\nprint(json.dumps([torch.rand(1).item(), numpy.random.rand(), random.random()]))"
+    a = json.loads(stdout(sbx_slot.run_notebook([cell("a", src)], budget=60)[0]))
+    b = json.loads(stdout(sbx_slot.run_notebook([cell("a", src)], budget=60)[0]))
+    assert all(x != y for x, y in zip(a, b)), (a, b)
+
+
+def test_kernel_parent_cannot_be_read_or_traced(sbx_slot):
+    src = ("import os, json, ctypes\nppid = os.getppid()\nres = {}\n"
+           "try:\n    open(f'/proc/{ppid}/mem', 'rb').read(1)\n    res['mem'] = 'read'\n"
+           "except OSError as e:\n    res['mem'] = type(e).__name__\n"
+           "libc = ctypes.CDLL(None, use_errno=True)\n"
+           "res['ptrace'] = libc.ptrace(16, ppid, 0, 0)\n"  # PTRACE_ATTACH
+           "res['dumpable'] = open(f'/proc/{ppid}/status').read().count('\\n') > 0\n"
+           "print(json.dumps(res))")
+    got = json.loads(stdout(sbx_slot.run_notebook([cell("a", src)], budget=60)[0]))
+    assert got["mem"] in ("PermissionError", "FileNotFoundError")
+    assert got["ptrace"] == -1
+
+
+def test_killing_the_parent_is_an_infrastructure_error_and_the_slot_recovers(sbx_slot):
+    if not sbx_slot.backend.cfg.zygote:
+        pytest.skip("plain mode has no long-lived parent")
+    with pytest.raises(InfrastructureError):
+        sbx_slot.run_notebook([cell("a", "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(0.5)"),
+                               cell("b", "print(1)")], budget=60)
+    out = sbx_slot.run_notebook([cell("a", "print('back')")], budget=60)
+    assert out[0].status == "ok" and stdout(out[0]) == "back\n"
+
+
+def test_gpu_devices_are_passed_through():
+    import os
+
+    if not os.path.exists("/dev/nvidia0"):
+        pytest.skip("no /dev/nvidia0 on this machine: the GPU pass-through cannot be exercised")
+    from conftest import _sandbox_or_skip
+
+    _sandbox_or_skip()
+    with open_slot(sandbox=True, gpu=True) as slot:
+        out = slot.run_notebook([cell("a", "import torch\nprint(torch.cuda.is_available())")], budget=120)
+    assert stdout(out[0]) == "True\n"

@@ -1,0 +1,79 @@
+"""check_sandbox, slot allocation, start-up failures, the CLI registration."""
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+
+import pytest
+from sandbox_helpers import cell
+
+from autograder.model import InfrastructureError, SandboxUnavailable
+from autograder.sandbox import Limits, check_sandbox, open_slot, slots
+
+
+def test_missing_bwrap_is_one_clear_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_SANDBOX_BWRAP", str(tmp_path / "no-bwrap"))
+    with pytest.raises(SandboxUnavailable) as err:
+        check_sandbox()
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "no-bwrap" in msg and "course sandbox setup" in msg
+    with pytest.raises(SandboxUnavailable):
+        open_slot(sandbox=True)
+
+
+def test_limits_refuse_nonsense():
+    with pytest.raises(ValueError, match="memory_bytes"):
+        Limits(memory_bytes=0)
+
+
+def test_slots_are_exclusive_between_holders(tmp_path):
+    a, fa = slots.acquire(tmp_path, 2)
+    b, fb = slots.acquire(tmp_path, 2)
+    assert a != b
+    with pytest.raises(InfrastructureError, match="busy"):
+        slots.acquire(tmp_path, 2, timeout=0.2)
+    slots.release(fa)
+    c, fc = slots.acquire(tmp_path, 2, timeout=1)
+    assert c == a
+    slots.release(fb)
+    slots.release(fc)
+
+
+def test_a_kernel_parent_that_cannot_start_is_an_infrastructure_error(monkeypatch):
+    monkeypatch.setenv("COURSE_SANDBOX_PRELOAD", "no_such_module_for_the_parent")
+    with open_slot(sandbox=False) as slot, pytest.raises(InfrastructureError, match="no_such_module"):
+        slot.run_notebook([cell("a", "1")], budget=60)
+
+
+def test_cli_registers_setup_and_check():
+    from autograder.sandbox import cli
+
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    assert parser.parse_args(["sandbox", "setup"]).handler == "autograder.sandbox.commands:setup"
+    assert parser.parse_args(["sandbox", "check"]).handler == "autograder.sandbox.commands:check"
+
+
+@pytest.mark.sandbox
+def test_parallel_slots_get_different_users():
+    try:
+        check_sandbox()
+    except SandboxUnavailable as exc:
+        pytest.skip(str(exc))
+    uids = []
+    barrier = threading.Barrier(2)
+
+    def worker() -> None:
+        with open_slot(sandbox=True) as slot:
+            barrier.wait(60)
+            uids.append(slot.backend.uid)
+            barrier.wait(60)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(set(uids)) == 2 and os.getuid() not in uids
