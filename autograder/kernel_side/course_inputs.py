@@ -127,8 +127,8 @@ def _knn_cross_validate(rng: np.random.Generator, p: dict[str, Any]) -> dict[str
     n, n_classes, dim = p["n"], p["n_classes"], p["dim"]
     y = _balanced_labels(rng, n, n_classes)
     # class-dependent mean pixel so accuracies are not all chance; still integer-valued
-    centers = rng.integers(40, 216, size=(n_classes, dim))
-    X = np.clip(centers[y] + rng.integers(-60, 61, size=(n, dim)), 0, 255).astype(np.float64)
+    centers = rng.integers(100, 156, size=(n_classes, dim))
+    X = np.clip(centers[y] + rng.integers(-90, 91, size=(n, dim)), 0, 255).astype(np.float64)
     return {"X": X, "y": y, "k_choices": [int(k) for k in p["k_choices"]], "num_folds": int(p["num_folds"])}
 
 
