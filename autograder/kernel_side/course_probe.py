@@ -98,6 +98,8 @@ def encode_item(x: object, budget: list[int] | None = None, depth: int = 0) -> d
             arr = np.asarray(x)  # exact builtin / numpy scalar: no student method involved
         except OverflowError:  # an int beyond int64
             return {"type": name}
+        if arr.dtype.kind not in _ARRAY_KINDS:  # numpy 2 turns ints beyond int64 into object arrays
+            return {"type": name}
         return {"type": name, "npy": _npy(arr, budget)}
     tensor = _torch_tensor_type()
     if tensor is not None and t is tensor:

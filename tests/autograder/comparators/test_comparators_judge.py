@@ -122,8 +122,7 @@ def test_malicious_headers_are_wrong_type(header, data):
 
 def test_header_that_is_code_is_not_evaluated(tmp_path):
     canary = tmp_path / "c"
-    header = ("{'descr': '<f8', 'fortran_order': False, 'shape': (__import__('pathlib').Path(%r).touch(),)}"
-              % str(canary))
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': (__import__('pathlib').Path({str(canary)!r}).touch(),)}}"
     blob = b"\x93NUMPY\x01\x00" + len(header.ljust(118) + "\n").to_bytes(2, "little") + \
         (header.ljust(118) + "\n").encode()
     v = judge(PROBE, 0, with_result({"type": "numpy.ndarray", "npy": base64.b64encode(blob).decode()}))

@@ -1,0 +1,239 @@
+"""Kernel-side probe runner: serialisation round trip, BaseException capture, subclasses reported as types."""
+from __future__ import annotations
+
+import ast
+import base64
+import io
+
+import numpy as np
+import pytest
+import torch
+
+from autograder import model
+from autograder.kernel_side import course_inputs, course_probe
+from autograder.probes import payloads_from_outputs, probe_cell_source
+
+
+def run(fn, kind="polyfit.rms_error", params=None, seed=3):
+    return course_probe.build_payload("q1", 0, kind, "f", seed, dict(params or {}), {"f": fn})
+
+
+def decode(item):
+    return np.load(io.BytesIO(base64.b64decode(item["npy"])), allow_pickle=False)
+
+
+def test_mime_type_matches_the_grader():
+    assert course_probe.PROBE_MIME == model.PROBE_MIME
+
+
+@pytest.mark.parametrize("value, type_name", [
+    (np.arange(6.0).reshape(2, 3), "numpy.ndarray"),
+    (np.arange(6, dtype=np.float32), "numpy.ndarray"),
+    (np.arange(3, dtype=np.int64), "numpy.ndarray"),
+    (np.matrix([[1.0, 2.0]]), "numpy.matrix"),
+    (torch.arange(4.0, requires_grad=True) * 2, "torch.Tensor"),
+    (1.5, "builtins.float"), (3, "builtins.int"), (True, "builtins.bool"),
+    (np.float32(2.5), "numpy.float32"), (np.int64(7), "numpy.int64"), (np.float64(0.25), "numpy.float64"),
+])
+def test_round_trip(value, type_name):
+    p = run(lambda w, x, t: value)
+    assert p["status"] == "ok" and p["result"]["type"] == type_name
+    got = decode(p["result"])
+    expected = value.detach().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_tuple_of_loss_and_gradient():
+    p = run(lambda w, x, t: (1.0, np.ones((2, 2))))
+    assert p["result"]["type"] == "builtins.tuple"
+    assert [i["type"] for i in p["result"]["items"]] == ["builtins.float", "numpy.ndarray"]
+    nested = run(lambda w, x, t: ((1.0,), [2.0]))
+    assert all("npy" not in i and "items" not in i for i in nested["result"]["items"])  # one level only
+
+
+def test_subclasses_are_reported_by_type_without_calling_them():
+    calls = []
+
+    class Tricky(float):
+        def __eq__(self, other):
+            calls.append("eq")
+            return True
+
+        def __float__(self):
+            calls.append("float")
+            return 0.0
+
+        def __array__(self, *a, **k):
+            calls.append("array")
+            return np.zeros(())
+
+    class Arr(np.ndarray):
+        @property
+        def dtype(self):  # would be called by an isinstance-based encoder
+            calls.append("dtype")
+            return np.dtype(float)
+
+    class T(torch.Tensor):
+        pass
+
+    for value in (Tricky(1.0), np.zeros(3).view(Arr), torch.zeros(2).as_subclass(T)):
+        calls.clear()
+        p = run(lambda w, x, t, v=value: v)
+        assert p["status"] == "ok" and "npy" not in p["result"], p
+        assert p["result"]["type"].endswith(type(value).__qualname__)
+        assert calls == []
+
+
+@pytest.mark.parametrize("value", [
+    np.array([object()], dtype=object), np.array(["a"]), np.zeros(2, dtype=[("a", "f8")]),
+    np.zeros(2, dtype=complex), {"a": 1}, None, "text", 2**70, torch.zeros(2, dtype=torch.bfloat16),
+])
+def test_unencodable_values_carry_no_data(value):
+    p = run(lambda w, x, t: value)
+    assert p["status"] == "ok" and "npy" not in p["result"]
+
+
+@pytest.mark.parametrize("exc", [SystemExit(3), KeyboardInterrupt(), GeneratorExit(), MemoryError(),
+                                 RecursionError("deep")])
+def test_base_exceptions_are_caught(exc):
+    def fn(w, x, t):
+        raise exc
+    p = run(fn)
+    assert p["status"] == "raised" and p["error"]["type"] == type(exc).__name__
+    assert "result" in p and p["result"] is None
+
+
+def test_exception_with_a_hostile_str():
+    class Nasty(Exception):
+        def __str__(self):
+            raise SystemExit("no")
+
+    def fn(w, x, t):
+        raise Nasty()
+    p = run(fn)
+    assert p["status"] == "raised" and p["error"]["message"] == "<unprintable message>"
+
+
+def test_missing_target_and_too_large(monkeypatch):
+    p = course_probe.build_payload("q", 0, "polyfit.rms_error", "nope", 1, {}, {})
+    assert p["status"] == "missing" and "nope" in p["error"]["message"]
+    monkeypatch.setattr(course_probe, "MAX_PAYLOAD_BYTES", 1000)
+    p = run(lambda w, x, t: np.zeros(1000))
+    assert p["status"] == "too_large"
+
+
+def test_classifier_call_style():
+    seen = {}
+
+    class Clf:
+        def train(self, X, y, learning_rate=None, reg=None, num_iters=None, batch_size=None):
+            seen.update(train=(X.shape, y.shape, learning_rate, reg, num_iters, batch_size))
+
+        def predict(self, X):
+            return np.zeros(X.shape[0], dtype=np.int64)
+    p = run(Clf, "linear.svm_train")
+    assert p["status"] == "ok" and seen["train"][2:] == (1e-2, 1e-3, 300, 64)
+
+
+def test_payload_is_json_serialisable():
+    import json
+    p = run(lambda w, x, t: (np.ones(3), 2.0))
+    assert json.loads(json.dumps(p)) == p
+
+
+def test_run_publishes_one_probe_output(monkeypatch):
+    published = []
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data: published.append(data))
+    monkeypatch.setattr(course_probe, "_user_namespace", lambda: {"f": lambda w, x, t: 1.0})
+    course_probe.run("q1", 0, "polyfit.rms_error", "f", 5, {})
+    assert len(published) == 1 and list(published[0]) == [model.PROBE_MIME]
+    outputs = [{"output_type": "display_data", "data": published[0], "metadata": {}},
+               {"output_type": "stream", "name": "stdout", "text": "hi"},
+               {"output_type": "display_data", "data": {"text/plain": "x"}, "metadata": {}}]
+    assert payloads_from_outputs(outputs) == [published[0][model.PROBE_MIME]]
+
+
+def test_run_outside_ipython_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="IPython kernel"):
+        course_probe.run("q1", 0, "polyfit.rms_error", "f", 5, {})
+
+
+# ------------------------------------------------------------------------------------------- inputs
+@pytest.mark.parametrize("kind", sorted(course_inputs.KINDS))
+def test_inputs_are_deterministic_and_seed_dependent(kind):
+    a = course_inputs.make_inputs(kind, 11, {})
+    b = course_inputs.make_inputs(kind, 11, {})
+    c = course_inputs.make_inputs(kind, 12, {})
+    assert a.keys() == b.keys()
+    for key in a:
+        assert np.array_equal(np.asarray(a[key]), np.asarray(b[key]))
+    if kind != "polyfit.fit" and kind != "polyfit.design_matrix":  # default sin data on a fixed grid
+        assert any(not np.array_equal(np.asarray(a[k]), np.asarray(c[k])) for k in a)
+    assert all(name in a for name in course_inputs.KINDS[kind].args)
+
+
+def test_knn_inputs_are_integer_pixels():
+    for kind in ("knn.distances", "knn.classifier", "knn.cross_validate"):
+        inputs = course_inputs.make_inputs(kind, 4, {})
+        for key in ("X", "Y", "X_train", "X_test"):
+            if key in inputs:
+                arr = inputs[key]
+                assert arr.dtype == np.float64 and np.all(arr == np.round(arr)) and arr.min() >= 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("k", [2, 4, 5])
+def test_vote_tie_rows_put_the_larger_label_nearest(seed, k):
+    inputs = course_inputs.make_inputs("knn.predict_labels", seed, {"k": k, "ties": "vote"})
+    d, y = inputs["dists"], inputs["y_train"]
+    for row in d:
+        near = y[np.argsort(row)[:k]]
+        counts = np.bincount(near, minlength=10)
+        tied = np.flatnonzero(counts == counts.max())
+        assert len(tied) == 2 and max(tied) >= 8 and near[0] == max(tied)
+
+
+def test_unknown_kind_and_params():
+    with pytest.raises(ValueError, match="unknown probe kind"):
+        course_inputs.make_inputs("nope", 0, {})
+    with pytest.raises(ValueError, match="no parameter"):
+        course_inputs.make_inputs("knn.distances", 0, {"size": 3})
+    with pytest.raises(ValueError, match="seed"):
+        course_inputs.make_inputs("knn.distances", -1, {})
+
+
+# -------------------------------------------------------------------------------------- cell source
+def test_probe_cell_source_is_literal_only():
+    src = probe_cell_source("knn_dist", 2, model.ProbeSpec("knn.distances", "compute_distances",
+                                                           {"n_train": 5, "metric": "l1"}), 123)
+    tree = ast.parse(src)
+    call = tree.body[-1].value
+    assert [ast.literal_eval(a) for a in call.args] == ["knn_dist", 2, "knn.distances", "compute_distances", 123,
+                                                         {"n_train": 5, "metric": "l1"}]
+
+
+def test_probe_cell_source_runs_against_the_kernel_module(monkeypatch):
+    calls = []
+    import sys
+    import types
+    fake = types.ModuleType("course_probe")
+    fake.run = lambda *a: calls.append(a)
+    monkeypatch.setitem(sys.modules, "course_probe", fake)
+    exec(probe_cell_source("t", 0, model.ProbeSpec("speed.hinge", "hinge", {}), 9), {})  # noqa: S102
+    assert calls == [("t", 0, "speed.hinge", "hinge", 9, {})]
+
+
+@pytest.mark.parametrize("test_id, target, params, seed", [
+    ("t", "f); import os; (", {}, 1),
+    ("t'); x=('", "f", {}, 1),
+    ("t", "f", {"a": object()}, 1),
+    ("t", "f", {"a": float("nan")}, 1),
+    ("t", "f", {1: 2}, 1),
+    ("t", "f", {}, -1),
+    ("t", "f", {}, True),
+])
+def test_probe_cell_source_rejects_non_literals(test_id, target, params, seed):
+    with pytest.raises(ValueError):
+        probe_cell_source(test_id, 0, model.ProbeSpec("knn.distances", target, params), seed)
