@@ -35,6 +35,9 @@ class KernelClient:
     def _socket(self, name: str, kind: int) -> zmq.Socket:
         sock = self.ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
+        # The kernel binds its sockets ~50 ms after fork; libzmq retries a refused ipc connect only every
+        # RECONNECT_IVL (default 100 ms), which would dominate the start-up time.
+        sock.setsockopt(zmq.RECONNECT_IVL, 5)
         sock.setsockopt(zmq.MAXMSGSIZE, self.max_msg)  # an oversize message disconnects the peer
         if kind == zmq.SUB:
             sock.setsockopt(zmq.SUBSCRIBE, b"")

@@ -119,7 +119,7 @@ class NotebookRun:
             if now >= next_ping and not got_iopub:
                 # the iopub subscription may not be connected yet: ask again until something arrives
                 self.client.send(self.client.shell, "kernel_info_request", {})
-                next_ping = now + 0.25
+                next_ping = now + 0.05
             for sock, _ in poller.poll(int(max(1, min(deadline, next_ping) - now) * 1000) or 1):
                 if sock is self.client.shell:
                     while (msg := self.client.recv(self.client.shell)) is not None:
