@@ -34,21 +34,24 @@ def notebook_payloads(namespace: dict[str, Any], test: TestSpec, seed: int) -> l
 
 
 def grade_notebook_locally(nb: Any, tests: tuple[TestSpec, ...], seed: int,
-                           run_visible_tests: bool = False) -> dict[str, Verdict]:
+                           run_visible_tests: bool = False, skip_free_cells: bool = False) -> dict[str, Verdict]:
     """Execute the notebook's non-test code cells, then judge every test's probes: test_id -> Verdict.
 
     With run_visible_tests the graded cells' visible part (hidden region removed) runs too, in place.
+    With skip_free_cells, code cells without nbgrader metadata (exploration, plots) are not run.
     """
     from autograder.comparators import grade_test
     from autograder.spec import student_source
 
-    test_ids = {t.test_id for t in tests}
     sources = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in test_ids:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        grade_id = meta.get("grade_id")
+        if skip_free_cells and grade_id is None:
+            continue
+        if meta.get("grade") and not meta.get("solution"):  # a test cell: its probes are judged below
             if run_visible_tests:
                 sources.append(student_source(cell.source, "code", False, grade_id))
             continue

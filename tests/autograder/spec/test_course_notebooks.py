@@ -1,0 +1,90 @@
+"""Every source notebook's own solution scores full marks through the comparators; wrong code does not.
+
+The notebooks' code runs in this (trusted) process via autograder.probes.local; exploration cells without
+nbgrader metadata are skipped to keep this cheap.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from autograder.probes.local import grade_notebook_locally
+from autograder.spec import load_assignment_spec
+
+ROOT = Path(__file__).resolve().parents[3]
+ASSIGNMENTS = ("assignment1", "assignment2", "speedtest1", "speedtest2", "speedtest3")
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return {a: load_assignment_spec(ROOT / "source", a) for a in ASSIGNMENTS}
+
+
+def _notebooks(specs):
+    return [(a, name) for a in ASSIGNMENTS for name in specs[a].notebooks]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solutions_score_full_marks(specs, assignment):
+    spec = specs[assignment]
+    assert spec.tests, f"{assignment} has no graded tests"
+    for name, nb in spec.notebooks.items():
+        verdicts = grade_notebook_locally(nb, spec.tests_for(name), seed=2024, run_visible_tests=True,
+                                          skip_free_cells=True)
+        bad = {k: v for k, v in verdicts.items() if v.status != "passed"}
+        assert not bad, f"{assignment}/{name}: {bad}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_released_stubs_score_zero(specs, assignment):
+    spec = specs[assignment]
+    for name, nb in spec.notebooks.items():
+        stub = copy.deepcopy(nb)
+        for cell, cs in zip(stub.cells, spec.cells[name]):
+            cell.source = cs.student_source  # as released: NotImplementedError in every solution
+        verdicts = grade_notebook_locally(stub, spec.tests_for(name), seed=1, skip_free_cells=True)
+        assert all(v.fraction == 0.0 and v.status == "error" for v in verdicts.values()), verdicts
+        assert all("NotImplementedError" in v.message for v in verdicts.values())
+
+
+# (assignment, notebook, solution grade_id, old, new, test_id, expected fraction)
+WRONG = [
+    ("assignment1", "knn", "knn_dist_solution", "np.sqrt(np.maximum(d2, 0.0))", "np.maximum(d2, 0.0)",
+     "test_knn_dist", 0.0),
+    ("assignment1", "knn", "knn_l1_solution", "np.abs(Y - X[i]).sum(axis=1)", "np.sqrt(((Y - X[i])**2).sum(axis=1))",
+     "test_knn_l1", 0.0),
+    ("assignment1", "knn", "knn_labels_solution", "y_pred[i] = np.argmax(np.bincount(nearest))",
+     "y_pred[i] = max(list(nearest), key=list(nearest).count)", "test_knn_labels", 0.5),
+    ("assignment1", "linear_classifier", "svm_solution", "+ 2 * reg * W", "+ reg * W", "test_svm_loss", 0.5),
+    ("assignment1", "linear_classifier", "svm_solution", "reg * np.sum(W * W)", "0.5 * reg * np.sum(W * W)",
+     "test_svm_loss", 0.5),
+    ("assignment1", "linear_classifier", "softmax_solution", "scores = scores - scores.max(axis=1, keepdims=True)",
+     "pass", "test_softmax_loss", 0.8),
+    ("assignment2", "polyfit", "fit_solution", "Phi.T @ Phi + lam * np.eye", "Phi.T @ Phi + lam / 2 * np.eye",
+     "test_fit", 4 / 6),
+    ("assignment2", "polyfit", "rms_solution", "np.sqrt(np.mean(", "(np.mean(", "test_predict_rms", 1 / 3),
+    ("speedtest1", "speedtest1", "st1_l1l2_solution", "float(np.sqrt((diff ** 2).sum()))",
+     "float((diff ** 2).sum())", "test_st1_l1l2", 0.5),
+    ("speedtest2", "speedtest2", "st2_hinge_solution", "margins[y] = 0.0", "pass", "test_st2_hinge", 0.0),
+    ("speedtest3", "speedtest3", "st3_predict_solution", "x[:, None] ** np.arange(len(w))",
+     "x[:, None] ** np.arange(len(w))[::-1]", "test_st3_predict", 0.0),
+]
+
+
+@pytest.mark.parametrize("assignment, nb_name, grade_id, old, new, test_id, expected", WRONG,
+                         ids=[f"{w[0]}-{w[2]}-{i}" for i, w in enumerate(WRONG)])
+def test_wrong_solutions_lose_points(specs, assignment, nb_name, grade_id, old, new, test_id, expected):
+    spec = specs[assignment]
+    nb = copy.deepcopy(spec.notebooks[nb_name])
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            assert old in cell.source, f"{grade_id} no longer contains {old!r}: update this test"
+            cell.source = cell.source.replace(old, new)
+    import numpy as np
+
+    with np.errstate(all="ignore"):
+        verdicts = grade_notebook_locally(nb, (spec.test(nb_name, test_id),), seed=3, skip_free_cells=True)
+    v = verdicts[test_id]
+    assert v.status != "passed" and v.fraction == pytest.approx(expected), v
