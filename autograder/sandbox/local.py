@@ -78,7 +78,11 @@ class LocalBackend:
         key = secrets.token_hex(32)
         ip = str(self.conn / f"k{self._n}")
         conn_file = self.conn / f"kernel-{self._n}.json"
-        write_json(conn_file, connection_info(ip, key))
+        wipe(self.conn)
+        try:
+            write_json(conn_file, connection_info(ip, key))
+        except OSError as exc:
+            raise InfrastructureError(f"cannot write the connection file {conn_file}: {exc}") from exc
         pid = parent.fork(str(conn_file), timeout=max(1.0, deadline - time.monotonic()))
         parent.go(pid)
         return Kernel(parent=parent, pid=pid, ip=ip, key=key)

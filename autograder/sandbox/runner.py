@@ -180,6 +180,7 @@ class NotebookRun:
         reply_at = 0.0
         idle = False
         interrupted_at: float | None = None
+        disconnected = False
         poller = zmq.Poller()
         poller.register(client.shell, zmq.POLLIN)
         poller.register(client.iopub, zmq.POLLIN)
@@ -188,7 +189,7 @@ class NotebookRun:
         while True:
             now = time.monotonic()
             if reply is not None and (idle or now >= reply_at + IDLE_GRACE):
-                if not idle:
+                if not idle or disconnected:
                     collector.lost_messages += 1
                     self.resync_needed = True
                 break
@@ -223,9 +224,8 @@ class NotebookRun:
                         elif not silent:
                             collector.add(msg_type, content)
                 elif sock is client.monitor:
-                    if client.drain_monitor():
-                        collector.lost_messages += 1
-                        self.resync_needed = True
+                    if client.drain_monitor():  # a lost message, unless the kernel is dying
+                        disconnected = self.resync_needed = True
                 elif sock is client.shell:
                     while (msg := client.recv(client.shell)) is not None:
                         if (msg["parent_header"].get("msg_id") == msg_id

@@ -25,11 +25,12 @@ from autograder.sandbox.setup import existing_slots, user_ids
 from autograder.sandbox.writefile import wipe, write_json
 
 PARENT_START_TIMEOUT = 120.0
+CONN_TMPFS_BYTES = 1 << 20
 
 
-def _mount_tmpfs(root: Path, size: int) -> None:
+def _mount_tmpfs(root: Path, size: int, inodes: int = 65536) -> None:
     root.mkdir(mode=0o711, parents=True, exist_ok=True)
-    opts = f"size={size},nr_inodes=65536,mode=0711,nosuid,nodev"
+    opts = f"size={size},nr_inodes={inodes},mode=0711,nosuid,nodev"
     if os.path.ismount(root):
         argv = ["mount", "-o", f"remount,{opts}", root]
     else:
@@ -78,6 +79,9 @@ class SandboxBackend:
         self.cgroup.kill_all()
         procs.kill_uid(self.uid)
         _mount_tmpfs(self.paths.root, self.limits.tmpfs_bytes)
+        # The ipc sockets and connection files get their own small tmpfs: a job that fills its disk
+        # must not stop the runner from restarting its kernel.
+        _mount_tmpfs(self.paths.conn, CONN_TMPFS_BYTES, inodes=4096)
         for d in self.paths.all():
             d.mkdir(mode=0o700, exist_ok=True)
             os.chown(d, self.uid, self.gid)
@@ -130,8 +134,14 @@ class SandboxBackend:
         self._n += 1
         key = secrets.token_hex(32)
         name = f"k{self._n}"
-        write_json(self.paths.conn / f"{name}.json", connection_info(f"{bwrap.CONN}/{name}", key),
-                   uid=self.uid, gid=self.gid)
+        # No process of the job is alive now (killed with the previous kernel): stale sockets and
+        # whatever the job put into /conn go, so a restart cannot be blocked or misdirected.
+        wipe(self.paths.conn)
+        try:
+            write_json(self.paths.conn / f"{name}.json", connection_info(f"{bwrap.CONN}/{name}", key),
+                       uid=self.uid, gid=self.gid)
+        except OSError as exc:
+            raise InfrastructureError(f"slot {self.index}: cannot write the connection file: {exc}") from exc
         pid = parent.fork(f"{bwrap.CONN}/{name}.json", timeout=max(1.0, deadline - time.monotonic()))
         host = procs.find_host_pid(pid, ppid=self.parent_host_pid)
         if host is None:

@@ -104,6 +104,18 @@ def test_a12_fork_and_thread_bombs_are_capped_while_another_slot_grades():
         assert [o.status for o in run] == ["ok", "ok"] and stdout(run[1]) == "45\n"
 
 
+def assert_valid_notebook(outcomes) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    for o in outcomes:
+        c = nbformat.v4.new_code_cell(source="")
+        c.outputs = [nbformat.from_dict(x) for x in o.outputs]
+        nb.cells.append(c)
+    nbformat.validate(nb)
+    nbformat.reads(nbformat.writes(nb), as_version=4)
+
+
 def payload_bytes(outputs: list[dict]) -> int:
     """What the caps count: UTF-8 text of streams, the JSON of everything else."""
     return sum(len(o["text"].encode("utf-8")) if o["output_type"] == "stream"
@@ -137,6 +149,7 @@ def test_a14_output_bombs_are_capped_while_received(sandboxed, local_slot, reque
     assert "\x1b[31mred" in text and "\x00" not in text and "\x07" not in text
     assert stdout(out[4]) == "fine\n"
     assert total <= limits.output_bytes_per_notebook
+    assert_valid_notebook(out)
     assert grown_kib < 80 * 1024, f"runner peak RSS grew by {grown_kib} KiB"
 
 
@@ -181,3 +194,16 @@ def test_gpu_devices_are_passed_through():
     with open_slot(sandbox=True, gpu=True) as slot:
         out = slot.run_notebook([cell("a", "import torch\nprint(torch.cuda.is_available())")], budget=120)
     assert stdout(out[0]) == "True\n"
+
+
+@pytest.mark.slow
+def test_full_disks_do_not_block_a_kernel_restart(sbx_slot):
+    fill = ("import os\nfor d in ('/job', '/conn'):\n    i = 0\n    try:\n"
+            "        while True:\n            open(f'{d}/f{i}', 'wb').write(b'x' * (1 << 20)); i += 1\n"
+            "    except OSError:\n        pass\n"
+            "    try:\n        while True:\n            open(f'{d}/e{i}', 'wb'); i += 1\n"
+            "    except OSError:\n        pass")
+    out = sbx_slot.run_notebook([cell("a", "v = 11"), cell("fill", fill, timeout=60),
+                                 cell("crash", "import os; os._exit(1)"), cell("b", "print(v)")], budget=120)
+    assert [o.status for o in out] == ["ok", "ok", "kernel_died", "ok"], [(o.status, o.message) for o in out]
+    assert stdout(out[3]) == "11\n"

@@ -24,6 +24,9 @@ def test_cells_run_in_order_and_outputs_are_captured(local_slot):
     assert out[2].probe_payloads == [{"target": "f", "value": 42}]
     assert all(PROBE_MIME not in o.get("data", {}) for o in out[2].outputs)
     assert all(o.duration >= 0 for o in out)
+    from test_attacks import assert_valid_notebook
+
+    assert_valid_notebook(out)
 
 
 def test_error_message_is_the_exception_line(local_slot):
