@@ -237,3 +237,14 @@ def test_probe_cell_source_runs_against_the_kernel_module(monkeypatch):
 def test_probe_cell_source_rejects_non_literals(test_id, target, params, seed):
     with pytest.raises(ValueError):
         probe_cell_source(test_id, 0, model.ProbeSpec("knn.distances", target, params), seed)
+
+
+def test_instructor_probe_judges_locally(monkeypatch, capsys):
+    def good(w, x, t):
+        return float(np.sqrt(np.mean(((x[:, None] ** np.arange(len(w))) @ w - t) ** 2)))
+
+    monkeypatch.setattr(course_probe, "_user_namespace", lambda: {"rms_error": good, "bad": lambda w, x, t: 0.0})
+    course_probe.probe("polyfit.rms_error", "rms_error", M=2)
+    assert "passed" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="bad"):
+        course_probe.probe("polyfit.rms_error", "bad")

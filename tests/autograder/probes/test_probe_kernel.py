@@ -1,0 +1,62 @@
+"""The kernel side as the sandbox sees it: a top-level `course_probe` on PYTHONPATH, in a real IPython kernel."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.comparators import grade_test
+from autograder.model import PROBE_MIME, ProbeSpec
+from autograder.model import TestSpec as Spec
+from autograder.probes import payloads_from_outputs, probe_cell_source
+
+KERNEL_SIDE = Path(__file__).resolve().parents[3] / "autograder" / "kernel_side"
+
+
+def test_kernel_side_imports_no_grader_code_and_no_torch(tmp_path):
+    code = (
+        "import sys, course_probe, course_inputs\n"
+        "p = course_probe.build_payload('t', 0, 'knn.distances', 'f', 1, {}, {'f': lambda X, Y: X @ Y.T})\n"
+        "assert p['status'] == 'ok', p\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('autograder', 'reference_impl', 'torch')]\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(KERNEL_SIDE)}
+    proc = subprocess.run([sys.executable, "-c", code],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
+
+
+def test_probe_through_a_real_kernel(tmp_path):
+    jupyter_client = pytest.importorskip("jupyter_client")
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    env = {**os.environ, "PYTHONPATH": str(KERNEL_SIDE)}
+    km.start_kernel(env=env, cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        outputs: list[dict] = []
+
+        def hook(msg):
+            if msg["msg_type"] in ("display_data", "execute_result"):
+                outputs.append({"output_type": msg["msg_type"], "data": msg["content"]["data"], "metadata": {}})
+
+        kc.execute_interactive("import numpy as np\n"
+                               "def f(X, Y):\n"
+                               "    d2 = (X**2).sum(1)[:, None] + (Y**2).sum(1)[None] - 2 * X @ Y.T\n"
+                               "    return np.sqrt(np.maximum(d2, 0))", timeout=60)
+        probe = ProbeSpec("knn.distances", "f", {"n_train": 12})
+        reply = kc.execute_interactive(probe_cell_source("q1", 0, probe, 77), timeout=60, output_hook=hook)
+        assert reply["content"]["status"] == "ok"
+        assert len(outputs) == 1 and PROBE_MIME in outputs[0]["data"]
+        payloads = payloads_from_outputs(outputs)
+        verdict = grade_test(Spec("q1", "nb", 1.0, (probe,)), 77, payloads)
+        assert verdict.status == "passed", verdict
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
