@@ -83,7 +83,8 @@ def command(*, bwrap: str, uid: int, gid: int, venv: Path, kernel_side: Path | N
         "--clearenv", "--hostname", "sandbox",
     ]
     system_binds(args)
-    args += ["--ro-bind", "/etc/passwd", "/etc/passwd", "--ro-bind", "/etc/group", "/etc/group"]
+    args += ["--ro-bind", "/etc/passwd", "/etc/passwd", "--ro-bind", "/etc/group", "/etc/group",
+             "--ro-bind-try", "/etc/fonts", "/etc/fonts"]  # matplotlib's text rendering
     if str(venv).startswith("/usr/"):
         pass  # already visible
     else:
