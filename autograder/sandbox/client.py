@@ -5,10 +5,15 @@ bytes (ZMQ_MAXMSGSIZE), so a 100 MB print cannot grow the runner's memory.
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Container
+
 import zmq
 from jupyter_client.session import Session
 
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
+_STUB = {"header": {"msg_type": "__bad__"}, "parent_header": {}, "content": {}}
+RCVHWM = 32  # messages queued per socket while the runner is busy (each at most max_msg bytes per frame)
 
 
 def connection_info(ip: str, key: str) -> dict:
@@ -39,6 +44,7 @@ class KernelClient:
         # RECONNECT_IVL (default 100 ms), which would dominate the start-up time.
         sock.setsockopt(zmq.RECONNECT_IVL, 5)
         sock.setsockopt(zmq.MAXMSGSIZE, self.max_msg)  # an oversize message disconnects the peer
+        sock.setsockopt(zmq.RCVHWM, RCVHWM)
         if kind == zmq.SUB:
             sock.setsockopt(zmq.SUBSCRIBE, b"")
         sock.connect(f"ipc://{self.ip}-{CHANNELS.index(name) + 1}")
@@ -75,17 +81,28 @@ class KernelClient:
             "user_expressions": {}, "allow_stdin": False, "stop_on_error": False,
         })
 
-    def recv(self, sock: zmq.Socket) -> dict | None:
-        """One message, or None when nothing is waiting. Malformed messages are skipped (None)."""
+    def recv(self, sock: zmq.Socket, parents: Container[str] | None = None) -> dict | None:
+        """One message, or None when nothing is waiting.
+
+        Malformed messages, and those whose parent is not in `parents`, come back as a stub without
+        content: the (possibly large) content is then never decoded.
+        """
         try:
             frames = sock.recv_multipart(zmq.NOBLOCK, copy=True)
         except zmq.Again:
             return None
         try:
             _, frames = self.session.feed_identities(frames, copy=True)
-            return self.session.deserialize(frames, content=True, copy=True)
+            if parents is not None:
+                parent = json.loads(frames[2]) if len(frames) > 2 else {}
+                if not isinstance(parent, dict) or parent.get("msg_id") not in parents:
+                    return dict(_STUB, header={"msg_type": "__other__"})
+            msg = self.session.deserialize(frames, content=True, copy=True)
         except Exception:  # noqa: BLE001 - the kernel is untrusted: a bad message is just dropped
-            return {"header": {"msg_type": "__bad__"}, "parent_header": {}, "content": {}}
+            return dict(_STUB)
+        if not isinstance(msg.get("parent_header"), dict) or not isinstance(msg.get("content"), dict):
+            return dict(_STUB)
+        return msg
 
     def close(self) -> None:
         self.iopub.disable_monitor()

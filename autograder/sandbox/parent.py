@@ -5,11 +5,24 @@ import json
 import os
 import select
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from autograder.model import InfrastructureError
+
+_LAUNCHER: ThreadPoolExecutor | None = None
+_LAUNCHER_LOCK = threading.Lock()
+
+
+def _launcher() -> ThreadPoolExecutor:
+    global _LAUNCHER
+    with _LAUNCHER_LOCK:
+        if _LAUNCHER is None:
+            _LAUNCHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-sandbox-launcher")
+        return _LAUNCHER
 
 
 class ParentDied(InfrastructureError):
@@ -41,10 +54,12 @@ class ParentProcess:
         self.log_path = log_path
         try:
             with open(log_path, "wb") as log:
-                self.proc = subprocess.Popen(
-                    list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, cwd=cwd,
-                    close_fds=True, pass_fds=tuple(pass_fds), start_new_session=True,
-                )
+                # bwrap --die-with-parent uses PR_SET_PDEATHSIG, which fires when the *thread* that
+                # forked it ends: fork from one long-lived thread, not from a pool's short-lived one.
+                self.proc = _launcher().submit(
+                    subprocess.Popen, list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                    env=env, cwd=cwd, close_fds=True, pass_fds=tuple(pass_fds), start_new_session=True,
+                ).result()
         except OSError as exc:
             raise InfrastructureError(f"cannot start the kernel parent {argv[0]}: {exc}") from exc
         self.fd = self.proc.stdout.fileno()

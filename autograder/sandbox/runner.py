@@ -147,7 +147,7 @@ class NotebookRun:
                 pings.add(client.send(client.shell, "kernel_info_request", {}))
                 next_ping = now + 0.1
             if poller.poll(50):
-                while (msg := client.recv(client.iopub)) is not None:
+                while (msg := client.recv(client.iopub, parents=pings)) is not None:
                     if msg["parent_header"].get("msg_id") in pings:
                         self.resync_needed = False
                         while client.recv(client.shell) is not None:
@@ -174,6 +174,7 @@ class NotebookRun:
         client, kernel = self.client, self.kernel
         oom_before = self.backend.oom_kills()
         msg_id = client.execute(job.source, silent=silent)
+        ours = (msg_id,)
         start = time.monotonic()
         cell_deadline = start + job.timeout
         reply: dict | None = None
@@ -214,11 +215,11 @@ class NotebookRun:
             timeout_ms = max(1, int((min(waits) - now) * 1000) + 1)
             for sock, _ in poller.poll(min(timeout_ms, 1000)):
                 if sock is client.iopub:
-                    while (msg := client.recv(client.iopub)) is not None:
+                    while (msg := client.recv(client.iopub, parents=ours)) is not None:
                         if msg["parent_header"].get("msg_id") != msg_id:
                             continue
                         msg_type = msg["header"]["msg_type"]
-                        content = msg["content"] if isinstance(msg["content"], dict) else {}
+                        content = msg["content"]
                         if msg_type == "status":
                             idle = idle or content.get("execution_state") == "idle"
                         elif not silent:
@@ -227,7 +228,7 @@ class NotebookRun:
                     if client.drain_monitor():  # a lost message, unless the kernel is dying
                         disconnected = self.resync_needed = True
                 elif sock is client.shell:
-                    while (msg := client.recv(client.shell)) is not None:
+                    while (msg := client.recv(client.shell, parents=ours)) is not None:
                         if (msg["parent_header"].get("msg_id") == msg_id
                                 and msg["header"]["msg_type"] == "execute_reply"):
                             reply, reply_at = msg["content"], time.monotonic()

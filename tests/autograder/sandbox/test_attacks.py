@@ -207,3 +207,27 @@ def test_full_disks_do_not_block_a_kernel_restart(sbx_slot):
                                  cell("crash", "import os; os._exit(1)"), cell("b", "print(v)")], budget=120)
     assert [o.status for o in out] == ["ok", "ok", "kernel_died", "ok"], [(o.status, o.message) for o in out]
     assert stdout(out[3]) == "11\n"
+
+
+def test_slot_outlives_the_thread_that_opened_it():
+    # bwrap --die-with-parent fires when the forking *thread* ends (Dask and pools run tasks in threads).
+    from conftest import _sandbox_or_skip
+
+    _sandbox_or_skip()
+    box: dict = {}
+
+    def opener() -> None:
+        box["slot"] = open_slot(sandbox=True)
+        box["out"] = box["slot"].run_notebook([cell("a", "print(1)")], budget=60)
+
+    t = threading.Thread(target=opener)
+    t.start()
+    t.join(120)
+    slot = box["slot"]
+    try:
+        pid = slot.backend.parent.proc.pid
+        out = slot.run_notebook([cell("a", "print(2)")], budget=60)
+        assert stdout(out[0]) == "2\n"
+        assert slot.backend.parent.proc.pid == pid  # the same parent: it was not killed and restarted
+    finally:
+        slot.close()

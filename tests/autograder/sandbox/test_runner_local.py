@@ -113,3 +113,28 @@ def test_budget_is_a_hard_limit(local_slot):
 def test_bad_budget_is_refused(local_slot):
     with pytest.raises(ValueError, match="budget"):
         local_slot.run_notebook([cell("a", "1")], budget=0)
+
+
+def test_daemons_do_not_outlive_the_job(local_slot):
+    import os
+    import secrets
+
+    tag = f"course-daemon-{secrets.token_hex(4)}"
+    src = ("import os, time, sys\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+           f"        os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(300)', {tag!r}])\n"
+           "    os._exit(0)\ntime.sleep(0.3)")
+    out = local_slot.run_notebook([cell("a", src)], budget=60)
+    assert out[0].status == "ok"
+
+    def alive() -> list[str]:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if tag.encode() in f.read():
+                        found.append(pid)
+            except OSError:
+                pass
+        return found
+
+    assert alive() == []
