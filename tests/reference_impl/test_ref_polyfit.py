@@ -1,6 +1,8 @@
 """reference_impl.polyfit: Bishop Table 1.1, ridge monotonicity, stability, agreement with numpy."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -41,9 +43,9 @@ def test_ridge_is_monotone_in_lambda():
         w = polyfit.fit(X, T, 9, lam, device="cpu")
         norms.append(float(torch.linalg.norm(w)))
         errs.append(float(polyfit.rms_error(w, X, T, device="cpu")))
-    assert all(b <= a * (1 + 1e-9) for a, b in zip(norms, norms[1:], strict=False))
-    assert all(b >= a - 1e-12 for a, b in zip(errs, errs[1:], strict=False))
-    assert norms[-1] < 1.0 < 1e5 < norms[0]
+    assert all(b <= a * (1 + 1e-9) for a, b in itertools.pairwise(norms))
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(errs))
+    assert norms[-1] < 1.0 and norms[0] > 1e5
 
 
 @pytest.mark.parametrize("lam", [np.exp(-18), np.exp(-5), 1.0])
@@ -84,7 +86,7 @@ def test_design_matrix_predict_and_rms():
 
 def test_sin_data_is_seeded():
     x, t = polyfit.sin_data(10, seed=4)
-    x2, t2 = polyfit.sin_data(10, seed=4)
+    _, t2 = polyfit.sin_data(10, seed=4)
     _, t3 = polyfit.sin_data(10, seed=5)
     assert torch.equal(t, t2) and not torch.equal(t, t3)
     np.testing.assert_array_equal(x.numpy(), np.linspace(0, 1, 10))
