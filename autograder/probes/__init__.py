@@ -9,7 +9,7 @@ import math
 import re
 from typing import Any
 
-from autograder.model import PROBE_MIME, ProbeSpec
+from autograder.model import PROBE_MIME, CellJob, ProbeSpec, TestSpec
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEST_ID = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -53,6 +53,12 @@ def probe_cell_source(test_id: str, index: int, probe: ProbeSpec, seed: int) -> 
         "import course_probe as _course_probe\n"
         f"_course_probe.run({test_id!r}, {index!r}, {probe.kind!r}, {probe.target!r}, {seed!r}, {params!r})"
     )
+
+
+def probe_jobs(test: TestSpec, seed: int, timeout: float) -> list[CellJob]:
+    """The cells that replace graded test `test` at grading time, one per probe, keys "probe:<test_id>:<i>"."""
+    return [CellJob(key=f"probe:{test.test_id}:{i}", source=probe_cell_source(test.test_id, i, p, seed),
+                    kind="probe", timeout=timeout) for i, p in enumerate(test.probes)]
 
 
 def payloads_from_outputs(outputs: list[dict]) -> list[dict]:

@@ -11,7 +11,7 @@ import torch
 
 from autograder import model
 from autograder.kernel_side import course_inputs, course_probe
-from autograder.probes import payloads_from_outputs, probe_cell_source
+from autograder.probes import payloads_from_outputs, probe_cell_source, probe_jobs
 
 
 def run(fn, kind="polyfit.rms_error", params=None, seed=3):
@@ -248,3 +248,12 @@ def test_instructor_probe_judges_locally(monkeypatch, capsys):
     assert "passed" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="bad"):
         course_probe.probe("polyfit.rms_error", "bad")
+
+
+def test_probe_jobs():
+    test = model.TestSpec("q1", "nb", 1.0, (model.ProbeSpec("speed.hinge", "h", {}),
+                                             model.ProbeSpec("speed.hinge", "h", {"C": 9})))
+    jobs = probe_jobs(test, 5, 10.0)
+    assert [j.key for j in jobs] == ["probe:q1:0", "probe:q1:1"]
+    assert all(j.kind == "probe" and j.timeout == 10.0 for j in jobs)
+    assert "'C': 9" in jobs[1].source and ", 1, 'speed.hinge'" in jobs[1].source
