@@ -96,6 +96,13 @@ def test_probe_outside_a_graded_cell_is_an_error(course):
         load_assignment_spec(course, "fixture_hw")
 
 
+def test_probe_in_a_solution_cell_is_an_error(course):
+    edit(course, "dist", "dist_solution", lambda c: (c.metadata["nbgrader"].update(grade=True, points=1), setattr(
+        c, "source", c.source + '\n### BEGIN HIDDEN TESTS\nprobe("knn.distances", "f")\n### END HIDDEN TESTS')))
+    with pytest.raises(SpecError, match="solution cell"):
+        load_assignment_spec(course, "fixture_hw")
+
+
 def test_missing_assignment_and_empty_folder(tmp_path):
     with pytest.raises(SpecError, match="no assignment"):
         load_assignment_spec(tmp_path, "hw")
