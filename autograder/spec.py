@@ -208,12 +208,12 @@ def _load_notebook(path: Path, assignment: str) -> tuple[Any, tuple[CellSpec, ..
         probes = parse_probes(source, where) if cell.cell_type == "code" else ()
         if cell.cell_type != "code" and BEGIN_HIDDEN in source:
             raise SpecError(f"{where}: hidden tests belong in graded code cells, not in a {cell.cell_type} cell")
-        if probes and solution:
-            raise SpecError(f"{where}: probe() declared in a solution cell; put the probes in a separate "
-                            "'Autograder tests' cell after it")
         if probes and not grade:
             raise SpecError(f"{where}: probe() declared in a cell that is not graded; mark it "
                             "'Autograder tests' in the nbgrader toolbar")
+        if probes and solution:
+            raise SpecError(f"{where}: probe() declared in a solution cell; put the probes in a separate "
+                            "'Autograder tests' cell after it")
         spec_cell = CellSpec(index, cell.cell_type, grade_id, points, grade, solution, locked, source,
                              student_source(source, cell.cell_type, solution, where))
         cells.append(spec_cell)
