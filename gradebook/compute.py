@@ -1,0 +1,184 @@
+"""(policy, records) -> one row per roster student with every intermediate number. Pure; vectorised.
+
+Columns, in a stable order: roster fields; per item `<item>.raw/.max/.received/.extension_s/.late_s/
+.late_units/.penalty/.points/.status`; per speed test `<test>.raw/.max/.received/.extra_s/.window_end/
+.fraction/.status` then `speedtests.points`; per bonus `<b>.raw/.points/.capped`; per part
+`part.<part>.points/.for_minimum/.required/.minimum_met`; then `total`, `capped`, `final`, `passed`, `reasons`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gradebook.policy import Policy
+from gradebook.records import Records
+
+EPS = 1e-9  # float sums such as 0.1 + 0.2: "exactly 50 %" must pass
+
+
+def _pivot(frame: pd.DataFrame, value: str, index: pd.Index, columns: list[str], key: str = "student_id"
+           ) -> pd.DataFrame:
+    sub = frame[frame["item"].isin(columns)]
+    if sub.empty:
+        return pd.DataFrame(index=index, columns=columns, dtype=float if value != "received_at" else object)
+    wide = sub.drop_duplicates([key, "item"], keep="last").set_index([key, "item"])[value].unstack()
+    return wide.reindex(index=index, columns=columns)
+
+
+def _seconds(col: pd.Series) -> np.ndarray:
+    """UTC datetimes -> float epoch seconds; NaN where missing."""
+    if col.dtype == object:
+        col = pd.to_datetime(col, utc=True)
+    out = np.full(len(col), np.nan)
+    ok = col.notna().to_numpy()
+    if ok.any():
+        out[ok] = col[ok].dt.tz_convert("UTC").astype("int64").to_numpy() / _unit_per_s(col)
+    return out
+
+
+def _unit_per_s(col: pd.Series) -> float:
+    return {"ns": 1e9, "us": 1e6, "ms": 1e3, "s": 1.0}[np.datetime_data(col.dt.tz_convert(None).dtype)[0]]
+
+
+def round_grade(x: np.ndarray, step: float, mode: str) -> np.ndarray:
+    if mode == "none":
+        return x
+    q = np.round(x / step, 9)  # 4.45/0.1 is 44.4999…: clean float noise before deciding
+    q = np.floor(q + 0.5) if mode == "half_up" else np.floor(q)
+    return np.round(q * step, 10)
+
+
+def compute(policy: Policy, rec: Records) -> pd.DataFrame:
+    roster = rec.roster.drop_duplicates("student_id")
+    idx = pd.Index(roster["student_id"].astype(str), name="student_id")
+    n = len(idx)
+    cols: dict[str, object] = {c: roster[c].to_numpy() for c in ("first_name", "last_name", "email", "id_number")}
+    tz = policy.timezone
+
+    nb = policy.nbgrader_items
+    raw = _pivot(rec.scores, "score", idx, nb).astype(float)
+    mx = _pivot(rec.scores, "max_score", idx, nb).astype(float)
+    rcv = _pivot(rec.receipts, "received_at", idx, nb)
+    ext = _pivot(rec.extensions, "extra_s", idx, nb).astype(float).fillna(0.0)
+    manual_names = list(policy.manual_items)
+    man = _pivot(rec.manual, "score", idx, manual_names).astype(float)
+
+    item_points: dict[str, np.ndarray] = {}
+    for item in policy.items.values():
+        p = f"{item.name}."
+        if item.source == "nbgrader":
+            r, m = raw[item.name].to_numpy(), mx[item.name].to_numpy()
+            received = pd.to_datetime(rcv[item.name], utc=True)
+            got = _seconds(received)
+            extension = ext[item.name].to_numpy()
+            late = np.maximum(got - (item.due.timestamp() + extension), 0.0)  # NaN without receipt
+            rule = item.late
+            units = np.zeros(n)
+            penalty = np.zeros(n)
+            past = np.zeros(n, dtype=bool)
+            if rule is not None:
+                counted = np.nan_to_num(late) > rule.grace_s
+                units = np.where(counted, np.ceil(np.nan_to_num(late) / rule.unit_s), 0.0)
+                penalty = np.minimum(units * rule.penalty, rule.max_penalty)
+                if rule.hard_cutoff_s is not None:
+                    past = np.nan_to_num(late) > rule.hard_cutoff_s
+            has_score, has_receipt = ~np.isnan(r), ~np.isnan(got)
+            frac = np.where(has_score & (np.nan_to_num(m) > 0), np.nan_to_num(r) / np.where(m > 0, m, 1), 0.0)
+            no_receipt = has_score & ~has_receipt & policy.final.require_receipt
+            zero = ~has_score | past | no_receipt
+            pts = np.where(zero, 0.0, frac * item.points * (1.0 - penalty))
+            status = np.select(
+                [~has_score & ~has_receipt, ~has_score, no_receipt, past, units > 0,
+                 has_receipt & (np.nan_to_num(late) > 0)],
+                ["missing", "not graded", "no receipt", "past cutoff", "late", "within grace"], "on time")
+            cols |= {p + "raw": r, p + "max": m, p + "received": received.dt.tz_convert(tz).to_numpy(),
+                     p + "extension_s": extension, p + "late_s": late, p + "late_units": units,
+                     p + "penalty": penalty, p + "points": pts, p + "status": status}
+        elif item.source == "csv":
+            r = man[item.name].to_numpy()
+            pts = np.where(np.isnan(r), 0.0, np.nan_to_num(r) / item.max_raw * item.points)
+            cols |= {p + "raw": r, p + "max": np.full(n, item.max_raw), p + "points": pts,
+                     p + "status": np.where(np.isnan(r), "missing", "graded")}
+        else:  # team: the team's score for both members unless a per-student score overrides it
+            team = rec.teams.drop_duplicates("student_id", keep="last").set_index("student_id")["team"]
+            team = team.reindex(idx)
+            ts = rec.team_scores[rec.team_scores["item"] == item.name]
+            team_raw = team.map(ts.drop_duplicates("team", keep="last").set_index("team")["score"]).astype(float)
+            override = man[item.name].to_numpy()
+            r = np.where(np.isnan(override), team_raw.to_numpy(), override)
+            pts = np.where(np.isnan(r), 0.0, np.nan_to_num(r) / item.max_raw * item.points)
+            status = np.select([~np.isnan(override), ~np.isnan(team_raw.to_numpy()), team.notna().to_numpy()],
+                               ["individual override", "team score", "team not graded"], "no team")
+            cols |= {p + "team": team.fillna("").to_numpy(), p + "raw": r, p + "max": np.full(n, item.max_raw),
+                     p + "points": pts, p + "status": status}
+        item_points[item.name] = pts
+
+    st = policy.speedtests
+    if st is not None:
+        acc = rec.accommodations
+        extra_all = _pivot(acc, "extra_s", idx, ["*"]).astype(float)["*"]
+        fracs = []
+        for test in st.tests:
+            p = f"{test.name}."
+            r, m = raw[test.name].to_numpy(), mx[test.name].to_numpy()
+            received = pd.to_datetime(rcv[test.name], utc=True)
+            got = _seconds(received)
+            specific = _pivot(acc, "extra_s", idx, [test.name]).astype(float)[test.name]
+            extra = specific.fillna(extra_all).fillna(0.0).to_numpy()
+            end = test.opens.timestamp() + st.duration_s + st.grace_s + extra
+            has_score, has_receipt = ~np.isnan(r), ~np.isnan(got)
+            after = has_receipt & (np.nan_to_num(got) > end)
+            no_receipt = has_score & ~has_receipt & policy.final.require_receipt
+            frac = np.where(has_score & ~after & ~no_receipt & (np.nan_to_num(m) > 0),
+                            np.nan_to_num(r) / np.where(m > 0, m, 1), 0.0)
+            status = np.select([~has_score & ~has_receipt, after, ~has_score, no_receipt],
+                               ["missing", "after window", "not graded", "no receipt"], "in window")
+            cols |= {p + "raw": r, p + "max": m, p + "received": received.dt.tz_convert(tz).to_numpy(),
+                     p + "extra_s": extra,
+                     p + "window_end": pd.to_datetime(end, unit="s", utc=True).tz_convert(tz),
+                     p + "fraction": frac, p + "status": status}
+            fracs.append(frac)
+        f = np.sort(np.column_stack(fracs), axis=1)[:, st.drop_lowest:]  # ascending: drop the lowest first
+        pts = f.sum(axis=1) / st.counted * st.points
+        cols["speedtests.points"] = pts
+        item_points["speedtests"] = pts
+
+    bonus_points: dict[str, np.ndarray] = {}
+    for b in policy.bonuses.values():
+        r = np.nan_to_num(man[b.name].to_numpy())
+        bonus_points[b.name] = np.minimum(r, b.cap)
+        cols |= {f"{b.name}.raw": r, f"{b.name}.points": bonus_points[b.name], f"{b.name}.capped": r > b.cap}
+
+    passed = np.ones(n, dtype=bool)
+    reasons = pd.Series([""] * n, index=idx, dtype=object)
+    for part in policy.parts.values():
+        members = [i for i in policy.items.values() if i.part == part.name]
+        total = sum((item_points[i.name] for i in members), np.zeros(n))
+        for_min = sum((item_points[i.name] for i in members if i.counts_toward_minimum), np.zeros(n))
+        if st is not None and st.part == part.name:
+            total = total + item_points["speedtests"]
+            if st.counts_toward_minimum:
+                for_min = for_min + item_points["speedtests"]
+        for b in policy.bonuses.values():
+            if b.part == part.name and b.counts_toward_minimum:
+                for_min = for_min + bonus_points[b.name]
+        required = part.minimum * part.points
+        met = for_min >= required - EPS
+        passed &= met
+        why = pd.Series(np.round(for_min, 2), index=idx).astype(str)
+        reasons = reasons.where(met, reasons + f"{part.title}: " + why +
+                                f" < required {required:g} ({part.minimum:.0%} of {part.points:g}); ")
+        q = f"part.{part.name}."  # own prefix: a part may share its name with an item ("project")
+        cols |= {q + "points": total, q + "for_minimum": for_min, q + "required": np.full(n, required),
+                 q + "minimum_met": met}
+
+    total = sum(item_points.values(), np.zeros(n)) + sum(bonus_points.values(), np.zeros(n))
+    capped = np.minimum(total, policy.final.cap)
+    final = round_grade(capped, policy.final.round_to, policy.final.rounding)
+    if policy.final.min_final is not None:
+        ok = final >= policy.final.min_final - EPS
+        reasons = reasons.where(ok, reasons + f"final grade below {policy.final.min_final:g}; ")
+        passed &= ok
+    reasons = reasons.str.rstrip("; ").where(~passed, "every part's minimum met")
+    cols |= {"total": total, "capped": capped, "final": final, "passed": passed, "reasons": reasons.to_numpy()}
+    return pd.DataFrame(cols, index=idx)
