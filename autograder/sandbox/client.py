@@ -1,7 +1,8 @@
-"""A minimal trusted Jupyter client over ZMQ ipc sockets, with a message size cap.
+"""A minimal trusted Jupyter client over ZMQ ipc sockets, behind a message guard.
 
-jupyter_client's own clients keep every message; here each socket refuses messages above `max_msg`
-bytes (ZMQ_MAXMSGSIZE), so a 100 MB print cannot grow the runner's memory.
+jupyter_client's own clients keep every message; here the guard process (guard.py) forwards only
+messages up to `max_msg` bytes, so neither a 100 MB print nor a 500 MB multipart message can grow the
+runner's memory.
 """
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from collections.abc import Container
 import zmq
 from jupyter_client.session import Session
 
+from autograder.sandbox.guard import DROPPED
+
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
+CHANNEL_PORTS = (1, 2, 4)  # shell, iopub, control: what the guard forwards
 _STUB = {"header": {"msg_type": "__bad__"}, "parent_header": {}, "content": {}}
 RCVHWM = 32  # messages queued per socket while the runner is busy (each at most max_msg bytes per frame)
 
@@ -24,51 +28,24 @@ def connection_info(ip: str, key: str) -> dict:
 
 
 class KernelClient:
+    """Talks to the kernel through its guard process (guard.py): one PAIR socket per channel."""
+
     def __init__(self, ctx: zmq.Context, ip: str, key: str, max_msg: int) -> None:
         self.session = Session(key=key.encode(), signature_scheme="hmac-sha256", username="grader")
-        self.ctx, self.ip, self.max_msg = ctx, ip, max_msg
         self.sockets: dict[str, zmq.Socket] = {}
-        for name, kind in (("shell", zmq.DEALER), ("iopub", zmq.SUB), ("control", zmq.DEALER)):
-            self.sockets[name] = self._socket(name, kind)
+        for name in ("shell", "iopub", "control"):
+            sock = ctx.socket(zmq.PAIR)
+            sock.setsockopt(zmq.LINGER, 0)
+            # The guard binds ~50 ms after it starts; libzmq retries a refused ipc connect only every
+            # RECONNECT_IVL (default 100 ms), which would dominate the start-up time.
+            sock.setsockopt(zmq.RECONNECT_IVL, 5)
+            sock.setsockopt(zmq.MAXMSGSIZE, max_msg)  # the guard forwards nothing bigger anyway
+            sock.setsockopt(zmq.RCVHWM, RCVHWM)
+            sock.connect(f"ipc://{ip}-{CHANNELS.index(name) + 1}")
+            self.sockets[name] = sock
         self.shell = self.sockets["shell"]
         self.iopub = self.sockets["iopub"]
         self.control = self.sockets["control"]
-        # Disconnects of iopub mean lost messages (an oversize one, and whatever came until reconnection).
-        self.monitor = self.iopub.get_monitor_socket(zmq.EVENT_DISCONNECTED)
-        self.disconnects = 0
-
-    def _socket(self, name: str, kind: int) -> zmq.Socket:
-        sock = self.ctx.socket(kind)
-        sock.setsockopt(zmq.LINGER, 0)
-        # The kernel binds its sockets ~50 ms after fork; libzmq retries a refused ipc connect only every
-        # RECONNECT_IVL (default 100 ms), which would dominate the start-up time.
-        sock.setsockopt(zmq.RECONNECT_IVL, 5)
-        sock.setsockopt(zmq.MAXMSGSIZE, self.max_msg)  # an oversize message disconnects the peer
-        sock.setsockopt(zmq.RCVHWM, RCVHWM)
-        if kind == zmq.SUB:
-            sock.setsockopt(zmq.SUBSCRIBE, b"")
-        sock.connect(f"ipc://{self.ip}-{CHANNELS.index(name) + 1}")
-        return sock
-
-    def reconnect_iopub(self) -> None:
-        """A fresh iopub socket: after an oversize message libzmq does not bring the old one back."""
-        self.iopub.disable_monitor()
-        self.monitor.close(linger=0)
-        self.iopub.close(linger=0)
-        self.iopub = self.sockets["iopub"] = self._socket("iopub", zmq.SUB)
-        self.monitor = self.iopub.get_monitor_socket(zmq.EVENT_DISCONNECTED)
-
-    def drain_monitor(self) -> int:
-        """Count iopub disconnects seen since the last call."""
-        n = 0
-        while True:
-            try:
-                self.monitor.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                break
-            n += 1
-        self.disconnects += n
-        return n
 
     def send(self, sock: zmq.Socket, msg_type: str, content: dict) -> str:
         msg = self.session.msg(msg_type, content)
@@ -91,6 +68,8 @@ class KernelClient:
             frames = sock.recv_multipart(zmq.NOBLOCK, copy=True)
         except zmq.Again:
             return None
+        if frames == [DROPPED]:
+            return dict(_STUB, header={"msg_type": "__dropped__"})
         try:
             _, frames = self.session.feed_identities(frames, copy=True)
             if parents is not None:
@@ -105,7 +84,5 @@ class KernelClient:
         return msg
 
     def close(self) -> None:
-        self.iopub.disable_monitor()
-        self.monitor.close(linger=0)
         for sock in self.sockets.values():
             sock.close(linger=0)

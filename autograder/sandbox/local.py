@@ -44,6 +44,8 @@ class LocalBackend:
         self.root = Path(tempfile.mkdtemp(prefix="course-kernel-"))
         self.job = self.root / "job"
         self.conn = self.root / "conn"
+        self.guard_dir = self.root / "guard"
+        self.guard_dir.mkdir(mode=0o700)
         self.parent: ParentProcess | None = None
         self._n = 0
 

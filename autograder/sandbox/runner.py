@@ -7,19 +7,26 @@ from the kernel.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import zmq
 
 from autograder.model import CellJob, CellOutcome, InfrastructureError
-from autograder.sandbox.client import KernelClient
+from autograder.sandbox.client import CHANNEL_PORTS, KernelClient
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.outputs import OutputCollector, clean_text
 from autograder.sandbox.parent import KernelExit, ParentDied, ParentProcess
 
+GUARD = Path(__file__).with_name("guard.py")
+GUARD_MEMORY = 128 << 20  # plus 3 x the message cap: a legitimate maximal message fits
 IDLE_GRACE = 1.0  # seconds to wait for the iopub "idle" after the reply before calling outputs lost
 MAX_MSG_SLACK = 1 << 20
 
@@ -30,8 +37,12 @@ class Kernel:
 
     parent: ParentProcess
     pid: int  # as the parent sees it
-    ip: str  # ipc socket prefix on the runner's side
+    ip: str  # the kernel's ipc socket prefix, as the runner's side sees it
     key: str
+    guard: subprocess.Popen | None = None  # guard.py, between the kernel and the runner
+
+    def guard_dead(self) -> bool:
+        return self.guard is not None and self.guard.poll() is not None
 
     def exit(self) -> KernelExit | None:
         self.parent.pump()
@@ -44,6 +55,7 @@ class Kernel:
 
 class Backend(Protocol):
     limits: Limits
+    guard_dir: Path  # private to the runner: the guards' runner-side sockets
 
     def begin_job(self) -> None: ...
     def start_kernel(self, deadline: float) -> Kernel: ...
@@ -98,7 +110,9 @@ class NotebookRun:
     def _start_once(self, end: float) -> None:
         deadline = min(end, time.monotonic() + self.limits.kernel_start_timeout)
         self.kernel = self.backend.start_kernel(deadline)
-        self.client = KernelClient(self.ctx, self.kernel.ip, self.kernel.key, self.max_msg)
+        guard_ip = str(self.backend.guard_dir / Path(self.kernel.ip).name)
+        self.kernel.guard = self._start_guard(self.kernel.ip, guard_ip)
+        self.client = KernelClient(self.ctx, guard_ip, self.kernel.key, self.max_msg)
         got_reply = got_iopub = False
         poller = zmq.Poller()
         poller.register(self.client.shell, zmq.POLLIN)
@@ -110,6 +124,8 @@ class NotebookRun:
             exited = self.kernel.exit()
             if exited is not None:
                 raise InfrastructureError(f"{exited.describe()} while starting ({self.kernel.parent.log_tail()})")
+            if self.kernel.guard_dead():
+                raise InfrastructureError(f"the message guard exited with status {self.kernel.guard.returncode}")
             if now >= deadline:
                 if now >= end:
                     raise _Budget()
@@ -120,7 +136,7 @@ class NotebookRun:
                 # the iopub subscription may not be connected yet: ask again until something arrives
                 self.client.send(self.client.shell, "kernel_info_request", {})
                 next_ping = now + 0.05
-            for sock, _ in poller.poll(int(max(1, min(deadline, next_ping) - now) * 1000) or 1):
+            for sock, _ in poller.poll(max(1, int((min(deadline, next_ping) - now) * 1000))):
                 if sock is self.client.shell:
                     while (msg := self.client.recv(self.client.shell)) is not None:
                         got_reply |= msg["header"]["msg_type"] == "kernel_info_reply"
@@ -128,19 +144,30 @@ class NotebookRun:
                     while self.client.recv(self.client.iopub) is not None:
                         got_iopub = True
 
+    def _start_guard(self, kernel_ip: str, guard_ip: str) -> subprocess.Popen:
+        for n in CHANNEL_PORTS:  # stale sockets of an earlier guard
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{guard_ip}-{n}")
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-s", str(GUARD), kernel_ip, guard_ip, str(self.max_msg),
+                 str(GUARD_MEMORY + 3 * self.max_msg)],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env={"PATH": "/usr/bin:/bin"}, close_fds=True)
+        except OSError as exc:
+            raise InfrastructureError(f"cannot start the message guard: {exc}") from exc
+
     def _resync(self, end: float) -> None:
-        """Wait until iopub delivers again after a disconnect (a kernel_info round trip seen on iopub)."""
+        """Wait until iopub delivers again after lost messages (a kernel_info round trip seen on iopub)."""
         assert self.client is not None and self.kernel is not None
         client = self.client
-        client.reconnect_iopub()
         deadline = min(end, time.monotonic() + 5.0)
         poller = zmq.Poller()
         poller.register(client.iopub, zmq.POLLIN)
         pings: set[str] = set()
         next_ping = 0.0
         while time.monotonic() < deadline:
-            client.drain_monitor()
-            if self.kernel.exit() is not None:
+            if self.kernel.exit() is not None or self.kernel.guard_dead():
                 break
             now = time.monotonic()
             if now >= next_ping:
@@ -159,6 +186,12 @@ class NotebookRun:
         if self.client is not None:
             self.client.close()
             self.client = None
+        guard = self.kernel.guard if self.kernel is not None else None
+        if guard is not None:
+            guard.kill()
+            guard.wait()
+            with contextlib.suppress(OSError):
+                guard.stdin.close()
         self.resync_needed = False
         if self.kernel is not None:
             kernel, self.kernel = self.kernel, None
@@ -186,7 +219,8 @@ class NotebookRun:
         poller.register(client.shell, zmq.POLLIN)
         poller.register(client.iopub, zmq.POLLIN)
         poller.register(kernel.parent.fd, zmq.POLLIN)
-        poller.register(client.monitor, zmq.POLLIN)
+        if kernel.guard is not None and kernel.guard.stdin is not None:
+            poller.register(kernel.guard.stdin, zmq.POLLERR)  # the pipe errors when the guard dies
         while True:
             now = time.monotonic()
             if reply is not None and (idle or now >= reply_at + IDLE_GRACE):
@@ -203,6 +237,10 @@ class NotebookRun:
             if interrupted_at is not None and now >= interrupted_at + self.limits.kill_grace:
                 self._stop()
                 return "timeout", f"timed out after {_fmt_seconds(job.timeout)} (kernel killed)"
+            if kernel.guard_dead():
+                # the guard ran out of memory on a kernel message: an output bomb
+                self._stop()
+                return "error", "output over the message size cap (kernel restarted)"
             exited = kernel.exit()
             if exited is not None:
                 self._stop()
@@ -216,6 +254,9 @@ class NotebookRun:
             for sock, _ in poller.poll(min(timeout_ms, 1000)):
                 if sock is client.iopub:
                     while (msg := client.recv(client.iopub, parents=ours)) is not None:
+                        if msg["header"]["msg_type"] == "__dropped__":
+                            disconnected = self.resync_needed = True
+                            continue
                         if msg["parent_header"].get("msg_id") != msg_id:
                             continue
                         msg_type = msg["header"]["msg_type"]
@@ -224,9 +265,6 @@ class NotebookRun:
                             idle = idle or content.get("execution_state") == "idle"
                         elif not silent:
                             collector.add(msg_type, content)
-                elif sock is client.monitor:
-                    if client.drain_monitor():  # a lost message, unless the kernel is dying
-                        disconnected = self.resync_needed = True
                 elif sock is client.shell:
                     while (msg := client.recv(client.shell, parents=ours)) is not None:
                         if (msg["parent_header"].get("msg_id") == msg_id

@@ -54,6 +54,8 @@ class SandboxBackend:
         self.uid, self.gid = ids
         self.paths = bwrap.SlotPaths(cfg.state_dir / f"slot{index}")
         self.log_path = cfg.lock_dir / f"slot{index}.log"
+        self.guard_dir = cfg.lock_dir / f"slot{index}-guard"  # root only: the runner's side of the guard
+        self.guard_dir.mkdir(mode=0o700, exist_ok=True)
         self.cgroup = JobCgroup(f"course-sandbox/slot{index}")
         self.parent: ParentProcess | None = None
         self.parent_host_pid: int | None = None

@@ -231,3 +231,20 @@ def test_slot_outlives_the_thread_that_opened_it():
         assert slot.backend.parent.proc.pid == pid  # the same parent: it was not killed and restarted
     finally:
         slot.close()
+
+
+@pytest.mark.parametrize("sandboxed", [False, True], ids=["local", "sandbox"])
+def test_multipart_message_bomb_does_not_reach_the_runner(sandboxed, local_slot, request):
+    # ZMQ_MAXMSGSIZE caps frames, not messages: 60 x 8 MiB frames of one buffer cost the kernel 8 MiB.
+    slot = request.getfixturevalue("sbx_slot") if sandboxed else local_slot
+    bomb = ("k = get_ipython().kernel\nbig = b'x' * (8 << 20)\n"
+            "k.session.send(k.iopub_socket, 'stream', {'name': 'stdout', 'text': 'hi'}, parent=k.get_parent(),"
+            " buffers=[big] * 60)\nk.session.send(k.shell_socket, 'stream', {}, parent=k.get_parent(),"
+            " buffers=[big] * 60, ident=k._parent_ident.get('shell', b'')) if False else None")
+    slot.run_notebook([cell("warm", "1")], budget=60)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = slot.run_notebook([cell("a", "v = 5"), cell("bomb", bomb), cell("b", "print(v)")], budget=120)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert out[1].status in ("ok", "error"), (out[1].status, out[1].message)
+    assert out[2].status == "ok" and stdout(out[2]) == "5\n"
+    assert grown_kib < 100 * 1024, f"runner peak RSS grew by {grown_kib} KiB"
