@@ -15,8 +15,8 @@ from autograder.spec import load_assignment_spec
 COURSE = Path(__file__).resolve().parents[2] / "fixtures" / "course"
 EXPECTED = json.loads((COURSE / "submissions" / "EXPECTED.json").read_text())
 CANARY = "/tmp/course-fixture-canary-unpickled"
-ZERO_TESTS = {"zero_float_subclass": ("poly", "test_rms"), "zero_ndarray_subclass": ("dist", "test_dist"),
-              "zero_object_array": ("dist", "test_dist"), "zero_pickle_canary": ("poly", "test_fit")}
+ZERO_TESTS = {"zero/float_subclass": ("poly", "test_rms"), "zero/ndarray_subclass": ("dist", "test_dist"),
+              "zero/object_array": ("dist", "test_dist"), "zero/pickle_canary": ("poly", "test_fit")}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_submission_scores(spec, case):
         got[nb_name] = {k: round(v.fraction, 6) for k, v in verdicts.items()}
     assert got == EXPECTED[case]
     fractions = [f for nb in got.values() for f in nb.values()]
-    if case == "correct" or case.startswith("rw_"):
+    if case == "correct" or case.startswith("real_world/"):
         assert all(f == 1.0 for f in fractions)
     elif case == "wrong":
         assert all(f < 1.0 for f in fractions)
