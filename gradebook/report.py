@@ -1,0 +1,67 @@
+"""`course report`: one self-contained HTML page (jinja2, inline SVG plots from matplotlib)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from gradebook.policy import Policy
+
+
+def _svg_hist(values: pd.Series, title: str, top: float) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.2, 2.6))
+    ax.hist(values.dropna(), bins=20, range=(0, max(top, 1e-9)), color="#4472c4", edgecolor="white")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("points", fontsize=8)
+    ax.set_ylabel("students", fontsize=8)
+    ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg"):]  # drop the XML prolog: the SVG is inlined in HTML
+
+
+def build(policy: Policy, grades: pd.DataFrame) -> str:
+    import jinja2
+
+    plots = []
+    for item in policy.items.values():
+        plots.append(_svg_hist(grades[f"{item.name}.points"], item.title, item.points))
+    if policy.speedtests:
+        plots.append(_svg_hist(grades["speedtests.points"], policy.speedtests.title, policy.speedtests.points))
+    for b in policy.bonuses.values():
+        plots.append(_svg_hist(grades[f"{b.name}.points"], f"Bonus: {b.title}", b.cap))
+    plots.append(_svg_hist(grades["final"], "Final grade", policy.final.cap))
+
+    parts = [{"title": p.title, "met": int(grades[f"part.{p.name}.minimum_met"].sum()),
+              "not_met": int((~grades[f"part.{p.name}.minimum_met"]).sum())} for p in policy.parts.values()]
+    statuses = ["on time", "within grace", "late", "past cutoff", "no receipt", "not graded", "missing"]
+    late = [{"title": i.title, "counts": grades[f"{i.name}.status"].value_counts().reindex(statuses, fill_value=0)
+             .to_dict()} for i in policy.items.values() if i.source == "nbgrader"]
+    st_status = ["in window", "after window", "no receipt", "not graded", "missing"]
+    speed = [{"title": t.name, "counts": grades[f"{t.name}.status"].value_counts().reindex(st_status, fill_value=0)
+              .to_dict()} for t in (policy.speedtests.tests if policy.speedtests else ())]
+    env = jinja2.Environment(loader=jinja2.PackageLoader("gradebook", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    return env.get_template("report.html.j2").render(
+        course=policy.course, generated=dt.datetime.now(policy.timezone).strftime("%Y-%m-%d %H:%M %Z"),
+        students=len(grades), passed=int(grades["passed"].sum()), failed=int((~grades["passed"]).sum()),
+        mean=float(grades["final"].mean()) if len(grades) else 0.0, plots=plots, parts=parts,
+        statuses=statuses, late=late, st_status=st_status, speed=speed)
+
+
+def write(policy: Policy, grades: pd.DataFrame, to: Path) -> None:
+    html = build(policy, grades)
+    to = Path(to)
+    tmp = to.with_name(f".{to.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(to)
