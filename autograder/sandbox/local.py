@@ -15,6 +15,7 @@ from pathlib import Path
 from autograder.model import InfrastructureError
 from autograder.sandbox import config as _config
 from autograder.sandbox.client import connection_info
+from autograder.sandbox.guard import GuardProcess
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.parent import ParentProcess
 from autograder.sandbox.runner import Kernel
@@ -46,6 +47,7 @@ class LocalBackend:
         self.conn = self.root / "conn"
         self.guard_dir = self.root / "guard"
         self.guard_dir.mkdir(mode=0o700)
+        self.guard: GuardProcess | None = None  # set by the runner
         self.parent: ParentProcess | None = None
         self._n = 0
 
@@ -104,6 +106,9 @@ class LocalBackend:
         return 0
 
     def close(self) -> None:
+        if self.guard is not None:
+            self.guard.stop()
+            self.guard = None
         if self.parent is not None:
             self.parent.stop()
             self.parent = None

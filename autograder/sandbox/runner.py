@@ -7,10 +7,6 @@ from the kernel.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,12 +16,12 @@ from typing import Protocol
 import zmq
 
 from autograder.model import CellJob, CellOutcome, InfrastructureError
-from autograder.sandbox.client import CHANNEL_PORTS, KernelClient
+from autograder.sandbox.client import KernelClient
+from autograder.sandbox.guard import GuardProcess
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.outputs import OutputCollector, clean_text
 from autograder.sandbox.parent import KernelExit, ParentDied, ParentProcess
 
-GUARD = Path(__file__).with_name("guard.py")
 GUARD_MEMORY = 128 << 20  # plus 3 x the message cap: a legitimate maximal message fits
 IDLE_GRACE = 1.0  # seconds to wait for the iopub "idle" after the reply before calling outputs lost
 MAX_MSG_SLACK = 1 << 20
@@ -39,10 +35,10 @@ class Kernel:
     pid: int  # as the parent sees it
     ip: str  # the kernel's ipc socket prefix, as the runner's side sees it
     key: str
-    guard: subprocess.Popen | None = None  # guard.py, between the kernel and the runner
+    guard: GuardProcess | None = None  # guard.py, between the kernel and the runner
 
     def guard_dead(self) -> bool:
-        return self.guard is not None and self.guard.poll() is not None
+        return self.guard is not None and self.guard.dead()
 
     def exit(self) -> KernelExit | None:
         self.parent.pump()
@@ -55,7 +51,8 @@ class Kernel:
 
 class Backend(Protocol):
     limits: Limits
-    guard_dir: Path  # private to the runner: the guards' runner-side sockets
+    guard_dir: Path  # private to the runner: the guard's runner-side sockets
+    guard: GuardProcess | None  # owned by the runner, kept from notebook to notebook
 
     def begin_job(self) -> None: ...
     def start_kernel(self, deadline: float) -> Kernel: ...
@@ -144,18 +141,23 @@ class NotebookRun:
                     while self.client.recv(self.client.iopub) is not None:
                         got_iopub = True
 
-    def _start_guard(self, kernel_ip: str, guard_ip: str) -> subprocess.Popen:
-        for n in CHANNEL_PORTS:  # stale sockets of an earlier guard
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{guard_ip}-{n}")
-        try:
-            return subprocess.Popen(
-                [sys.executable, "-s", str(GUARD), kernel_ip, guard_ip, str(self.max_msg),
-                 str(GUARD_MEMORY + 3 * self.max_msg)],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env={"PATH": "/usr/bin:/bin"}, close_fds=True)
-        except OSError as exc:
-            raise InfrastructureError(f"cannot start the message guard: {exc}") from exc
+    def _start_guard(self, kernel_ip: str, guard_ip: str) -> GuardProcess:
+        """The slot's guard (started once, restarted after it died), pointed at this kernel."""
+        guard = getattr(self.backend, "guard", None)
+        for _attempt in range(2):
+            if guard is None or guard.dead():
+                if guard is not None:
+                    guard.stop()
+                try:
+                    guard = GuardProcess(self.max_msg, GUARD_MEMORY + 3 * self.max_msg)
+                except OSError as exc:
+                    raise InfrastructureError(f"cannot start the message guard: {exc}") from exc
+                self.backend.guard = guard
+            if guard.connect(kernel_ip, guard_ip):
+                return guard
+            guard.stop()
+            guard = None
+        raise InfrastructureError("the message guard does not answer")
 
     def _resync(self, end: float) -> None:
         """Wait until iopub delivers again after lost messages (a kernel_info round trip seen on iopub)."""
@@ -186,12 +188,6 @@ class NotebookRun:
         if self.client is not None:
             self.client.close()
             self.client = None
-        guard = self.kernel.guard if self.kernel is not None else None
-        if guard is not None:
-            guard.kill()
-            guard.wait()
-            with contextlib.suppress(OSError):
-                guard.stdin.close()
         self.resync_needed = False
         if self.kernel is not None:
             kernel, self.kernel = self.kernel, None
@@ -219,8 +215,8 @@ class NotebookRun:
         poller.register(client.shell, zmq.POLLIN)
         poller.register(client.iopub, zmq.POLLIN)
         poller.register(kernel.parent.fd, zmq.POLLIN)
-        if kernel.guard is not None and kernel.guard.stdin is not None:
-            poller.register(kernel.guard.stdin, zmq.POLLERR)  # the pipe errors when the guard dies
+        if kernel.guard is not None:
+            poller.register(kernel.guard.proc.stdout, zmq.POLLIN)  # EOF when the guard dies
         while True:
             now = time.monotonic()
             if reply is not None and (idle or now >= reply_at + IDLE_GRACE):

@@ -18,6 +18,7 @@ from autograder.sandbox import bwrap, procs, slots
 from autograder.sandbox.cgroups import JobCgroup
 from autograder.sandbox.client import connection_info
 from autograder.sandbox.config import Config
+from autograder.sandbox.guard import GuardProcess
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.parent import ParentDied, ParentProcess
 from autograder.sandbox.runner import Kernel
@@ -56,6 +57,7 @@ class SandboxBackend:
         self.log_path = cfg.lock_dir / f"slot{index}.log"
         self.guard_dir = cfg.lock_dir / f"slot{index}-guard"  # root only: the runner's side of the guard
         self.guard_dir.mkdir(mode=0o700, exist_ok=True)
+        self.guard: GuardProcess | None = None  # set by the runner
         self.cgroup = JobCgroup(f"course-sandbox/slot{index}")
         self.parent: ParentProcess | None = None
         self.parent_host_pid: int | None = None
@@ -190,6 +192,9 @@ class SandboxBackend:
         return self.cgroup.oom_kills()
 
     def close(self) -> None:
+        if self.guard is not None:
+            self.guard.stop()
+            self.guard = None
         try:
             self._stop_parent()
             self.cgroup.kill_all()
