@@ -60,3 +60,49 @@ def test_probe_through_a_real_kernel(tmp_path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "course"
+
+
+@pytest.mark.parametrize("case, expected", [("correct", 1.0), ("zero/pickle_canary", 0.0),
+                                            ("zero/float_subclass", 0.0)])
+def test_fixture_submission_through_a_real_kernel(tmp_path, case, expected):
+    """Student cells run in a kernel, then the probe cells; only payloads come back to be judged."""
+    import nbformat
+
+    from autograder.spec import load_assignment_spec
+
+    jupyter_client = pytest.importorskip("jupyter_client")
+    spec = load_assignment_spec(FIXTURE / "source", "fixture_hw")
+    nb_name = "poly"
+    nb = nbformat.read(str(FIXTURE / "submissions" / case / f"{nb_name}.ipynb"), as_version=4)
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(env={**os.environ, "PYTHONPATH": str(KERNEL_SIDE)}, cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        for cell in nb.cells:  # the student's cells, test cells left out (they are replaced by probes)
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and not (meta.get("grade") and not meta.get("solution")):
+                kc.execute_interactive(cell.source, timeout=60)
+        fractions = {}
+        for test in spec.tests_for(nb_name):
+            payloads = []
+            for i, probe in enumerate(test.probes):
+                outputs: list[dict] = []
+
+                def hook(msg, outputs=outputs):
+                    if msg["msg_type"] == "display_data":
+                        outputs.append({"output_type": "display_data", "data": msg["content"]["data"]})
+                kc.execute_interactive(probe_cell_source(test.test_id, i, probe, 0), timeout=60, output_hook=hook)
+                found = payloads_from_outputs(outputs)
+                payloads.append(found[0] if len(found) == 1 else None)
+            fractions[test.test_id] = grade_test(test, 0, payloads).fraction
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    affected = {"correct": "test_fit", "zero/pickle_canary": "test_fit", "zero/float_subclass": "test_rms"}[case]
+    assert fractions[affected] == expected, fractions
+    assert not os.path.exists("/tmp/course-fixture-canary-unpickled")
