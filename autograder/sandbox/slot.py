@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Sequence
 from typing import Self
 
@@ -18,11 +19,17 @@ class Slot:
         self.backend = backend
         self._ctx = zmq.Context()
         self._closed = False
+        self._busy = threading.Lock()  # one job at a time per slot
 
     def run_notebook(self, cells: Sequence[CellJob], budget: float) -> list[CellOutcome]:
         if self._closed:
             raise RuntimeError("this slot is closed; open a new one with open_slot()")
-        return NotebookRun(self.backend, self._ctx).run(cells, budget)
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError("this slot is already running a notebook; open one slot per concurrent job")
+        try:
+            return NotebookRun(self.backend, self._ctx).run(cells, budget)
+        finally:
+            self._busy.release()
 
     def close(self) -> None:
         if not self._closed:

@@ -138,3 +138,20 @@ def test_daemons_do_not_outlive_the_job(local_slot):
         return found
 
     assert alive() == []
+
+
+def test_a_dead_message_guard_costs_the_cell_not_the_notebook(local_slot):
+    import threading
+    import time
+
+    def kill_guard_soon() -> None:
+        time.sleep(1.0)
+        local_slot.backend.guard.proc.kill()
+
+    killer = threading.Thread(target=kill_guard_soon)
+    killer.start()
+    out = local_slot.run_notebook([cell("a", "w = 3"), cell("slow", "import time; time.sleep(5)"),
+                                   cell("b", "print(w)")], budget=60)
+    killer.join()
+    assert out[1].status == "error" and "message size cap" in out[1].message
+    assert out[2].status == "ok" and stdout(out[2]) == "3\n"
