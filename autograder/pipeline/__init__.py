@@ -1,0 +1,88 @@
+"""The grading pipeline: GradingJob -> SubmissionResult, a pure function run by any executor.
+
+    from autograder.pipeline import grade_submission, run_job
+    result = grade_submission(job, slot_factory)   # explicit slot
+    result = run_job(job)                           # worker entry point: this process's cached slot
+
+`run_job` is what the executors ship to workers (local processes or Dask): each worker process opens ONE
+slot lazily and keeps it in a module-level variable for all its jobs.
+"""
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from autograder.pipeline.job import (
+    GradingJob,
+    NotebookFile,
+    Options,
+    derive_seed,
+    read_submission,
+    submission_hash,
+)
+from autograder.pipeline.steps import DEFAULT_STEPS, Context, run_steps
+from autograder.results import SubmissionResult
+
+__all__ = ["GradingJob", "NotebookFile", "Options", "derive_seed", "grade_submission", "read_submission",
+           "run_job", "submission_hash"]
+
+_SLOT: Any = None
+_SLOT_KEY: tuple | None = None
+
+
+def grade_submission(job: GradingJob, slot_factory: Callable[[], Any], steps=DEFAULT_STEPS) -> SubmissionResult:
+    start = time.monotonic()
+    ctx = run_steps(Context(job=job, slot_factory=slot_factory), steps)
+    return SubmissionResult(
+        assignment=job.assignment, student=job.student, submission_hash=job.submission_hash,
+        suite_hash=job.spec.suite_hash, base_seed=job.base_seed, sandbox=job.options.sandbox,
+        tests=ctx.tests, notes=ctx.notes, cells=ctx.cells, wall_time=round(time.monotonic() - start, 3),
+        host=socket.gethostname(), graded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+
+
+def _worker_slot(options: Options) -> Any:
+    """This process's slot, opened on first use and kept (reopened if the options change)."""
+    global _SLOT, _SLOT_KEY
+    key = (options.sandbox, options.gpu)
+    if _SLOT is not None and _SLOT_KEY != key:
+        close_worker_slot()
+    if _SLOT is None:
+        from autograder.sandbox import open_slot
+
+        _SLOT = open_slot(sandbox=options.sandbox, gpu=options.gpu)
+        _SLOT_KEY = key
+    return _SLOT
+
+
+def close_worker_slot() -> None:
+    global _SLOT, _SLOT_KEY
+    if _SLOT is not None:
+        slot, _SLOT, _SLOT_KEY = _SLOT, None, None
+        slot.close()
+
+
+atexit.register(close_worker_slot)
+
+
+def run_job(job: GradingJob) -> SubmissionResult:
+    """Worker entry point. A broken slot is closed so the retry gets a fresh one."""
+    from autograder.model import InfrastructureError
+
+    try:
+        return grade_submission(job, lambda: _worker_slot(job.options))
+    except InfrastructureError:
+        close_worker_slot()
+        raise
+
+
+def job_for(course, spec, student: str, base_seed: int, options: Options) -> GradingJob:
+    """The job of one collected submission: submitted/<student>/<assignment>/<notebook>.ipynb."""
+    folder = course.submitted / student / spec.name
+    files = read_submission(folder, sorted(spec.notebooks))
+    return GradingJob(assignment=spec.name, student=student, files=files, spec=spec, base_seed=base_seed,
+                      options=options, submission_hash=submission_hash(files))

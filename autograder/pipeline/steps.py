@@ -1,0 +1,174 @@
+"""The grading steps, in the style of nbgrader's preprocessors: each a small class with one job.
+
+    ParseNotebooks -> RebuildCells -> BuildCellJobs -> RunKernel -> JudgeProbes -> CollectCells
+
+They read and write one `Context`. Only RunKernel touches student code (through the sandbox slot);
+JudgeProbes runs the comparators here, in the trusted process, on the plain-data payloads.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from autograder.model import CellJob, CellOutcome
+from autograder.pipeline.job import GradingJob, derive_seed
+from autograder.pipeline.parse import InvalidNotebook, ParsedNotebook, parse_notebook
+from autograder.pipeline.rebuild import Rebuilt, rebuild
+from autograder.results import CellRecord, TestRecord
+
+# Probe-cell statuses that decide a test without looking at payloads.
+_CELL_FAILURE = {"timeout": "timeout", "kernel_died": "kernel_died", "memory": "memory", "not_run": "no_result",
+                 "error": "error"}
+
+
+@dataclass
+class Context:
+    job: GradingJob
+    slot_factory: Callable[[], Any]  # returns an open slot (cached by the caller)
+    parsed: dict[str, ParsedNotebook] = field(default_factory=dict)
+    invalid: dict[str, str] = field(default_factory=dict)  # notebook -> one-line reason
+    rebuilt: dict[str, Rebuilt] = field(default_factory=dict)
+    cell_jobs: dict[str, list[CellJob]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # cell key -> student source (for feedback)
+    seeds: dict[str, int] = field(default_factory=dict)  # test_id -> seed
+    outcomes: dict[str, dict[str, CellOutcome]] = field(default_factory=dict)  # notebook -> key -> outcome
+    tests: list[TestRecord] = field(default_factory=list)
+    cells: list[CellRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class Step:
+    def __call__(self, ctx: Context) -> None:
+        raise NotImplementedError
+
+
+class ParseNotebooks(Step):
+    """Bytes -> cells, with a size cap before parsing; a bad file fails only its own notebook (A22)."""
+
+    def __call__(self, ctx: Context) -> None:
+        for f in ctx.job.files:
+            if f.data is None:
+                ctx.invalid[f.name] = f.problem
+                continue
+            try:
+                ctx.parsed[f.name] = parse_notebook(f.data)
+            except InvalidNotebook as exc:
+                ctx.invalid[f.name] = f"{f.name}.ipynb: {exc}"
+                continue
+            ctx.notes += [f"{f.name}: {r}" for r in ctx.parsed[f.name].repaired]
+
+
+class RebuildCells(Step):
+    """Canonical cells from the spec + the student's solution code; tampering restored and noted."""
+
+    def __call__(self, ctx: Context) -> None:
+        for name, parsed in ctx.parsed.items():
+            ctx.rebuilt[name] = rb = rebuild(ctx.job.spec, name, parsed, parsed.kernel_name)
+            ctx.notes += rb.notes
+            ctx.notes += [f"{name}: {tid}: {why}; restored from the course source" for tid, why in rb.tampered.items()]
+
+
+class BuildCellJobs(Step):
+    """Student cells as they are; each graded test as its probe cells with a per-test seed."""
+
+    def __call__(self, ctx: Context) -> None:
+        from autograder.probes import probe_jobs
+
+        job = ctx.job
+        for name, rb in ctx.rebuilt.items():
+            cells: list[CellJob] = []
+            for n, pc in enumerate(rb.plan):
+                if pc.kind == "code":
+                    key = f"{name}:cell{n}"
+                    ctx.sources[key] = pc.source
+                    cells.append(CellJob(key=key, source=pc.source, kind="student", timeout=job.options.cell_timeout))
+                else:
+                    test = job.spec.test(name, pc.test_id)
+                    seed = derive_seed(job.base_seed, job.assignment, job.student, test.test_id)
+                    ctx.seeds[test.test_id] = seed
+                    cells += probe_jobs(test, seed, job.options.cell_timeout)
+            ctx.cell_jobs[name] = cells
+
+
+class RunKernel(Step):
+    """One fresh kernel per notebook on this worker's slot; InfrastructureError propagates (retried)."""
+
+    def __call__(self, ctx: Context) -> None:
+        for name, cells in ctx.cell_jobs.items():
+            if not cells:
+                ctx.outcomes[name] = {}
+                continue
+            slot = ctx.slot_factory()
+            outcomes = slot.run_notebook(cells, budget=ctx.job.options.budget)
+            ctx.outcomes[name] = {o.key: o for o in outcomes}
+
+
+class JudgeProbes(Step):
+    """Probe payloads -> verdicts (comparators, here in the trusted process) -> per-test records."""
+
+    def __call__(self, ctx: Context) -> None:
+        from autograder.comparators import grade_test
+
+        job = ctx.job
+        suite = job.spec.suite_hash
+        for test in job.spec.tests:
+            seed = ctx.seeds.get(test.test_id, derive_seed(job.base_seed, job.assignment, job.student, test.test_id))
+
+            def record(fraction: float, status: str, message: str, duration: float = 0.0, verdict: str = "",
+                       test=test, seed=seed) -> TestRecord:
+                return TestRecord(test.test_id, test.notebook, round(fraction * test.points, 6), test.points, status,
+                                  message, round(duration, 4), seed, suite, verdict)
+
+            if test.notebook in ctx.invalid:
+                ctx.tests.append(record(0.0, "invalid_notebook", ctx.invalid[test.notebook]))
+                continue
+            outcomes = ctx.outcomes.get(test.notebook, {})
+            probe_outs = [outcomes.get(f"probe:{test.test_id}:{i}") for i in range(len(test.probes))]
+            duration = sum(o.duration for o in probe_outs if o is not None)
+            bad = next((o for o in probe_outs if o is None or o.status != "ok"), None)
+            if bad is not None:
+                status = "no_result" if bad is None else _CELL_FAILURE.get(bad.status, "error")
+                message = "the test did not run" if bad is None else (bad.message or status.replace("_", " "))
+                rec = record(0.0, status, message, duration)
+            else:
+                payloads = [o.probe_payloads[0] if o.probe_payloads else None for o in probe_outs]
+                v = grade_test(test, seed, payloads)
+                rec = record(v.fraction, v.status, v.message, duration)
+            tamper = ctx.rebuilt.get(test.notebook)
+            if tamper is not None and test.test_id in tamper.tampered:
+                rec.verdict = rec.status
+                rec.message = f"test cell restored from the course source ({tamper.tampered[test.test_id]}); " \
+                              f"{rec.status}: {rec.message}"
+                rec.status = "tampered_restored"
+            ctx.tests.append(rec)
+
+
+class CollectCells(Step):
+    """The student's own cells with their (already capped) outputs, for feedback; never probe cells."""
+
+    def __call__(self, ctx: Context) -> None:
+        for name, cells in ctx.cell_jobs.items():
+            outcomes = ctx.outcomes.get(name, {})
+            for cj in cells:
+                if cj.kind != "student":
+                    continue
+                o = outcomes.get(cj.key)
+                ctx.cells.append(CellRecord(name, cj.key, ctx.sources.get(cj.key, ""),
+                                            o.status if o else "not_run", o.message if o else "",
+                                            list(o.outputs) if o else []))
+
+
+DEFAULT_STEPS: tuple[type[Step], ...] = (ParseNotebooks, RebuildCells, BuildCellJobs, RunKernel, JudgeProbes,
+                                         CollectCells)
+
+
+def run_steps(ctx: Context, steps: tuple[type[Step], ...] = DEFAULT_STEPS) -> Context:
+    for step in steps:
+        step()(ctx)
+    return ctx
+
+
+def now() -> float:
+    return time.monotonic()
