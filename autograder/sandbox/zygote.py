@@ -24,7 +24,8 @@ KERNEL_WARMUP = ("ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger
                  "IPython.core.debugger", "IPython.core.completer", "IPython.core.completerlib",
                  "IPython.core.oinspect", "IPython.extensions.storemagic", "pdb", "pydoc", "debugpy",
                  "tornado.ioloop", "tornado.platform.asyncio", "faulthandler",
-                 "matplotlib.pyplot")  # ~0.5 s per notebook that plots
+                 "matplotlib.pyplot",  # ~0.5 s per notebook that plots
+                 "course_probe", "course_inputs")  # the probe helpers (kernel_side, on PYTHONPATH)
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
