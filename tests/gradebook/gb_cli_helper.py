@@ -33,3 +33,42 @@ def course(*args: str, root: Path = ROOT, data: Path, cwd: Path | None = None) -
     env.pop("COURSE_EXCHANGE", None)
     return subprocess.run([sys.executable, "-c", SHIM, *args], capture_output=True, text=True, env=env,
                           cwd=cwd or root)
+
+
+def course_inproc(*args: str, root: Path = ROOT, data: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The same dispatcher, in this process (no interpreter start-up): for the many small CLI cases."""
+    import contextlib
+    import importlib
+    import io
+    import types
+
+    import course_cli
+
+    for name in course_cli.COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            sys.modules[name] = types.SimpleNamespace(register=lambda sub: None)  # type: ignore[assignment]
+    saved = {k: os.environ.get(k) for k in ("COURSE_ROOT", "COURSE_DATA_DIR", "COURSE_DB_URL", "COURSE_EXCHANGE")}
+    os.environ.update(COURSE_ROOT=str(root), COURSE_DATA_DIR=str(data))
+    os.environ.pop("COURSE_DB_URL", None)
+    os.environ.pop("COURSE_EXCHANGE", None)
+    out, err = io.StringIO(), io.StringIO()
+    old_cwd = os.getcwd()
+    try:
+        os.chdir(cwd or root)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = course_cli.main(list(args))
+            except SystemExit as exc:  # argparse usage errors
+                rc = int(exc.code or 0)
+    finally:
+        os.chdir(old_cwd)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess(list(args), rc, out.getvalue(), err.getvalue())
