@@ -31,7 +31,8 @@ def course(*args: str, root: Path = ROOT, data: Path, cwd: Path | None = None) -
            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "PYTHONPATH": str(ROOT)}
     env.pop("COURSE_DB_URL", None)
     env.pop("COURSE_EXCHANGE", None)
-    return subprocess.run([sys.executable, "-c", SHIM, *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-c", SHIM, *args], check=False, capture_output=True, text=True,
+                          env=env,
                           cwd=cwd or root)
 
 

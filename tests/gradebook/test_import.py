@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from gb_cli_helper import course, course_inproc
+
 from gradebook import audit
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "gradebook"

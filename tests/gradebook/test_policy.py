@@ -5,9 +5,9 @@ import re
 from pathlib import Path
 
 import pytest
+from gb_cli_helper import course
 
 from gradebook.policy import PolicyError, load_policy
-from gb_cli_helper import course
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = (ROOT / "course.toml").read_text()

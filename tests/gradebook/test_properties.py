@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gb_cohort import A1_DUE, A2_DUE, Cohort
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import A1_DUE, A2_DUE, Cohort
 from gradebook.compute import compute
 
 NB = {"assignment1": A1_DUE, "assignment2": A2_DUE,
