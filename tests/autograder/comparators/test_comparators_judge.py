@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import payload_for
+from probe_helpers import payload_for
 
 from autograder.comparators import NO_RESULT, combine, grade_test, judge, validate_probe
 from autograder.comparators.decode import WrongType, decode_npy

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import SEEDS
+from probe_helpers import SEEDS
 
 from autograder.kernel_side.course_inputs import make_inputs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import SEEDS
+from probe_helpers import SEEDS
 
 
 def phi(x, M):

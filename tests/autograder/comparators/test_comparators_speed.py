@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SEEDS
+from probe_helpers import SEEDS
 
 
 def l1_l2(a, b):
