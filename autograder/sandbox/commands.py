@@ -5,11 +5,18 @@ import argparse
 
 
 def setup(args: argparse.Namespace) -> int:
+    from autograder.model import SandboxUnavailable
     from autograder.sandbox.setup import check_or_raise, run_setup
 
     changed = run_setup(slots=args.slots)
-    check_or_raise()
-    print(f"course sandbox setup: done ({changed} change{'s' if changed != 1 else ''}); the sandbox works")
+    plural = "s" if changed != 1 else ""
+    try:
+        check_or_raise()
+    except SandboxUnavailable as exc:
+        # Not fatal for `make`: sandboxed grading refuses with this line, and sandbox tests skip.
+        print(f"course sandbox setup: done ({changed} change{plural}), but the sandbox does not work here: {exc}")
+        return 0
+    print(f"course sandbox setup: done ({changed} change{plural}); the sandbox works")
     return 0
 
 
