@@ -77,3 +77,29 @@ def test_parallel_slots_get_different_users():
     for t in threads:
         t.join(120)
     assert len(set(uids)) == 2 and os.getuid() not in uids
+
+
+def test_unreachable_finds_a_private_ancestor(tmp_path):
+    from autograder.sandbox.setup import unreachable
+
+    private = tmp_path / "ci-clone"
+    (private / "venv" / "bin").mkdir(parents=True)
+    target = private / "venv" / "bin" / "python"
+    target.write_text("")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(private, 0o700)
+    assert unreachable(target) == private
+    os.chmod(private, 0o701)
+    assert unreachable(target) is None
+
+
+@pytest.mark.sandbox
+def test_setup_is_idempotent():
+    if os.geteuid() != 0:
+        pytest.skip("course sandbox setup needs root")
+    from autograder.sandbox.setup import run_setup
+
+    run_setup(log=lambda line: None)
+    lines: list[str] = []
+    assert run_setup(log=lines.append) == 0
+    assert lines and lines[0].startswith("sandbox already set up")
