@@ -79,9 +79,21 @@ def test_parallel_slots_get_different_users():
     assert len(set(uids)) == 2 and os.getuid() not in uids
 
 
-def test_unreachable_finds_a_private_ancestor(tmp_path):
+def test_unreachable_finds_a_private_ancestor():
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from autograder.sandbox.setup import unreachable
 
+    base = Path(tempfile.mkdtemp(dir="/var/tmp"))  # pytest's own tmp root is private (0700)
+    try:
+        _check_unreachable(base, unreachable)
+    finally:
+        shutil.rmtree(base)
+
+
+def _check_unreachable(tmp_path, unreachable) -> None:
     private = tmp_path / "ci-clone"
     (private / "venv" / "bin").mkdir(parents=True)
     target = private / "venv" / "bin" / "python"
