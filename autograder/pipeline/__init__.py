@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,10 +31,6 @@ from autograder.results import SubmissionResult
 __all__ = ["GradingJob", "NotebookFile", "Options", "derive_seed", "grade_submission", "read_submission",
            "run_job", "submission_hash"]
 
-_SLOT: Any = None
-_SLOT_KEY: tuple | None = None
-
-
 def grade_submission(job: GradingJob, slot_factory: Callable[[], Any], steps=DEFAULT_STEPS) -> SubmissionResult:
     start = time.monotonic()
     ctx = run_steps(Context(job=job, slot_factory=slot_factory), steps)
@@ -45,28 +42,38 @@ def grade_submission(job: GradingJob, slot_factory: Callable[[], Any], steps=DEF
     )
 
 
+# One slot per worker thread (a process-pool worker has one thread; a Dask worker may have several).
+_SLOTS: dict[int, tuple[tuple, Any]] = {}
+_LOCK = threading.Lock()
+
+
 def _worker_slot(options: Options) -> Any:
-    """This process's slot, opened on first use and kept (reopened if the options change)."""
-    global _SLOT, _SLOT_KEY
+    """This thread's slot, opened on first use and kept (reopened if the options change)."""
     key = (options.sandbox, options.gpu)
-    if _SLOT is not None and _SLOT_KEY != key:
+    ident = threading.get_ident()
+    with _LOCK:
+        held = _SLOTS.get(ident)
+    if held is not None and held[0] != key:
         close_worker_slot()
-    if _SLOT is None:
+        held = None
+    if held is None:
         from autograder.sandbox import open_slot
 
-        _SLOT = open_slot(sandbox=options.sandbox, gpu=options.gpu)
-        _SLOT_KEY = key
-    return _SLOT
+        held = (key, open_slot(sandbox=options.sandbox, gpu=options.gpu))
+        with _LOCK:
+            _SLOTS[ident] = held
+    return held[1]
 
 
-def close_worker_slot() -> None:
-    global _SLOT, _SLOT_KEY
-    if _SLOT is not None:
-        slot, _SLOT, _SLOT_KEY = _SLOT, None, None
+def close_worker_slot(all_threads: bool = False) -> None:
+    with _LOCK:
+        idents = list(_SLOTS) if all_threads else [threading.get_ident()]
+        held = [_SLOTS.pop(i) for i in idents if i in _SLOTS]
+    for _key, slot in held:
         slot.close()
 
 
-atexit.register(close_worker_slot)
+atexit.register(lambda: close_worker_slot(all_threads=True))
 
 
 def run_job(job: GradingJob) -> SubmissionResult:

@@ -1,0 +1,72 @@
+"""Per-student HTML feedback from the results JSON: verdict messages and the student's own cells.
+
+Only data the student may see goes in: their own cell sources and outputs (capped by the runner), and the
+comparators' short messages. Hidden-test source, probe cells and tracebacks through them never reach this
+module (probe cells are not in the result's `cells`). Everything is HTML-escaped by jinja2's autoescape.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from autograder.results import write_atomic
+
+MAX_TEXT = 20_000  # characters of one output shown in feedback
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ assignment }}: feedback for {{ student }}</title>
+<style>
+body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
+.passed{color:#060}.bad{color:#a00}pre{background:#f6f6f6;padding:.5em;overflow-x:auto;white-space:pre-wrap}
+.out{background:#fff;border-left:3px solid #ccc}
+</style></head><body>
+<h1>{{ assignment }}: {{ student }}</h1>
+<p>Score: <b>{{ "%g"|format(score) }} / {{ "%g"|format(max_score) }}</b>{% if not sandbox %}
+ (graded without the sandbox){% endif %}</p>
+<table><tr><th>notebook</th><th>test</th><th>score</th><th>result</th><th>message</th></tr>
+{% for t in tests %}<tr><td>{{ t.notebook }}</td><td>{{ t.test_id }}</td>
+<td>{{ "%g"|format(t.score) }} / {{ "%g"|format(t.max_score) }}</td>
+<td class="{{ 'passed' if t.status == 'passed' else 'bad' }}">{{ t.status }}</td><td>{{ t.message }}</td></tr>
+{% endfor %}</table>
+{% if notes %}<h2>Notes</h2><ul>{% for n in notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
+<h2>Your code as it was run</h2>
+{% for c in cells %}<h3>{{ c.notebook }} · {{ c.key }}{% if c.status != 'ok' %}
+ <span class="bad">({{ c.status }}{% if c.message %}: {{ c.message }}{% endif %})</span>{% endif %}</h3>
+<pre>{{ c.source }}</pre>
+{% for o in c.outputs %}<pre class="out">{{ o }}</pre>{% endfor %}
+{% endfor %}
+</body></html>
+"""
+
+
+def _output_text(out: dict) -> str:
+    kind = out.get("output_type")
+    if kind == "stream":
+        text = out.get("text", "")
+    elif kind == "error":
+        # the student's own error in their own cell: name and value only, no traceback frames
+        text = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"
+    else:
+        data = out.get("data", {}) if isinstance(out.get("data"), dict) else {}
+        text = data.get("text/plain", "[non-text output]" if data else "")
+    text = "".join(text) if isinstance(text, list) else str(text)
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "\n[output truncated]"
+
+
+def render(result: dict) -> str:
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    cells = [{**c, "outputs": [_output_text(o) for o in c.get("outputs", []) if isinstance(o, dict)]}
+             for c in result.get("cells", [])]
+    return env.from_string(TEMPLATE).render(
+        assignment=result["assignment"], student=result["student"], score=result.get("score", 0.0),
+        max_score=result.get("max_score", 0.0), sandbox=result.get("sandbox", True), tests=result["tests"],
+        notes=result.get("notes", []), cells=cells)
+
+
+def write_feedback(course, result: dict) -> Path:
+    """<feedback>/<student>/<assignment>/feedback.html (nbgrader's feedback folder layout)."""
+    path = Path(course.feedback) / result["student"] / result["assignment"] / "feedback.html"
+    write_atomic(path, render(result))
+    return path
