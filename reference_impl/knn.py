@@ -96,9 +96,11 @@ def _sq_l2_block(Xc: torch.Tensor, Y: torch.Tensor, xx: torch.Tensor, yy: torch.
     d2.add_(xx[:, None]).clamp_(min=0.0)
     tau = _CANCEL_TAU.get(d2.dtype, 1e-2)
     bound = (xx + (yy.max() if yy.numel() else 0.0)) * tau
-    suspect = d2 < bound[:, None]
-    if bool(suspect.any()):
-        r, c = suspect.nonzero(as_tuple=True)
+    # Row minima first (a reduction without temporaries): most blocks have no near-duplicate at all.
+    rows = (d2.amin(dim=1) < bound).nonzero(as_tuple=True)[0]
+    if rows.numel():
+        r, c = (d2[rows] < bound[rows, None]).nonzero(as_tuple=True)
+        r = rows[r]
         step = max(1, 2**22 // max(1, Xc.shape[1]))  # bounded temporaries for the direct recomputation
         for s in range(0, r.numel(), step):
             rs, cs = r[s:s + step], c[s:s + step]
@@ -106,13 +108,26 @@ def _sq_l2_block(Xc: torch.Tensor, Y: torch.Tensor, xx: torch.Tensor, yy: torch.
     return d2
 
 
+def _sq_norms(X: torch.Tensor) -> torch.Tensor:
+    """Row sums of squares (exact for integer pixels in float64). einsum runs as a batched dot product,
+    ~5x faster than X.square().sum(1) on CPU and without the squared copy."""
+    if X.dtype == torch.float64:
+        return torch.einsum("ij,ij->i", X, X)
+    # einsum accumulates sequentially: in float32 that costs ~1e-4 relative; accumulate in float64 instead.
+    out = torch.empty(X.shape[0], dtype=X.dtype, device=X.device)
+    step = max(1, 2**22 // max(1, X.shape[1]))
+    for i in range(0, X.shape[0], step):
+        Xc = X[i:i + step].double()
+        out[i:i + step] = torch.einsum("ij,ij->i", Xc, Xc)
+    return out
+
+
 def _distance_blocks(X: torch.Tensor, Y: torch.Tensor, metric: str, memory_budget: int, *, squared: bool
                      ) -> Iterator[tuple[int, int, torch.Tensor]]:
     """Yield (row start, row stop, block of distances of X[start:stop] to all of Y)."""
     rows = _rows_per_block(Y.shape[0], X.element_size(), memory_budget)
     if metric == "l2":
-        xx = X.square().sum(dim=1)
-        yy = Y.square().sum(dim=1)
+        xx, yy = _sq_norms(X), _sq_norms(Y)
     with _ieee_matmul(X):
         for i in range(0, X.shape[0], rows):
             j = min(i + rows, X.shape[0])
@@ -146,7 +161,7 @@ def pairwise_distances(X: Any, Y: Any, metric: str = "l2", *, device: Any = None
         return out
     # L2 writes each block straight into the output: no second copy of the matrix.
     rows = _rows_per_block(Yt.shape[0], Xt.element_size(), memory_budget)
-    xx, yy = Xt.square().sum(dim=1), Yt.square().sum(dim=1)
+    xx, yy = _sq_norms(Xt), _sq_norms(Yt)
     with _ieee_matmul(Xt):
         for i in range(0, Xt.shape[0], rows):
             j = min(i + rows, Xt.shape[0])
@@ -155,14 +170,18 @@ def pairwise_distances(X: Any, Y: Any, metric: str = "l2", *, device: Any = None
 
 
 # --------------------------------------------------------------------------------------------- neighbours
-def _stable_smallest(block: torch.Tensor, k: int, base: torch.Tensor | None = None
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The k smallest entries per row ordered by (value, column), columns mapped through `base`."""
-    vals, idx = torch.topk(block, k, dim=1, largest=False, sorted=True)
+def _stable_smallest(block: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k smallest entries per row and their columns, ordered by (value, column)."""
     # topk's choice among values equal to the k-th is unspecified: rows where such a tie crosses the
-    # k-th place are redone with a stable full sort (rare on real data; crafted ties in tests).
-    kth = vals[:, -1:]
-    crossing = (block <= kth).sum(dim=1) > k
+    # k-th place (the (k+1)-th smallest equals the k-th) are redone with a stable full sort (rare on real
+    # data; crafted ties in tests).
+    if k < block.shape[1]:
+        vals, idx = torch.topk(block, k + 1, dim=1, largest=False, sorted=True)
+        crossing = vals[:, k] == vals[:, k - 1]
+        vals, idx = vals[:, :k], idx[:, :k]
+    else:
+        vals, idx = torch.topk(block, k, dim=1, largest=False, sorted=True)
+        crossing = torch.zeros(block.shape[0], dtype=torch.bool, device=block.device)
     if bool(crossing.any()):
         rows = crossing.nonzero(as_tuple=True)[0]
         v, i = torch.sort(block[rows], dim=1, stable=True)
@@ -172,8 +191,6 @@ def _stable_smallest(block: torch.Tensor, k: int, base: torch.Tensor | None = No
     vals = vals.gather(1, perm)
     vals, perm = torch.sort(vals, dim=1, stable=True)
     idx = idx.gather(1, perm)
-    if base is not None:
-        idx = base[idx]
     return vals, idx
 
 
