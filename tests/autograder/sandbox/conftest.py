@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import pytest
-
-from autograder.model import SandboxUnavailable
+from sandbox_helpers import sandbox_or_skip
 
 
 @pytest.fixture(scope="module")
@@ -14,18 +13,9 @@ def local_slot():
         yield slot
 
 
-def _sandbox_or_skip() -> None:
-    from autograder.sandbox import check_sandbox
-
-    try:
-        check_sandbox()
-    except SandboxUnavailable as exc:
-        pytest.skip(f"sandbox unavailable: {exc}")
-
-
 @pytest.fixture(scope="module")
 def sbx_slot():
-    _sandbox_or_skip()
+    sandbox_or_skip()
     from autograder.sandbox import open_slot
 
     with open_slot(sandbox=True) as slot:

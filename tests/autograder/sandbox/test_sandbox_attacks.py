@@ -6,7 +6,7 @@ import resource
 import threading
 
 import pytest
-from sandbox_helpers import cell, stdout
+from sandbox_helpers import assert_valid_notebook, cell, sandbox_or_skip, stdout
 
 from autograder.model import InfrastructureError
 from autograder.sandbox import Limits, open_slot, procs
@@ -50,9 +50,7 @@ def test_a10_loops_time_out_and_later_cells_run(sbx_slot):
 
 @pytest.mark.slow
 def test_a11_memory_cap_kills_the_kernel_and_grading_goes_on():
-    from conftest import _sandbox_or_skip
-
-    _sandbox_or_skip()
+    sandbox_or_skip()
     with open_slot(sandbox=True, limits=Limits(memory_bytes=1 << 30)) as slot:
         out = slot.run_notebook([
             cell("a", "keep = 3"),
@@ -69,9 +67,7 @@ def test_a11_memory_cap_kills_the_kernel_and_grading_goes_on():
 
 @pytest.mark.slow
 def test_a12_fork_and_thread_bombs_are_capped_while_another_slot_grades():
-    from conftest import _sandbox_or_skip
-
-    _sandbox_or_skip()
+    sandbox_or_skip()
     limits = Limits(pids=64)
     fork_bomb = ("import os, time, json\nn = 0\n"
                  "for _ in range(10000):\n    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
@@ -102,18 +98,6 @@ def test_a12_fork_and_thread_bombs_are_capped_while_another_slot_grades():
     assert bombs[2].status == "timeout"
     for run in results["control"]:
         assert [o.status for o in run] == ["ok", "ok"] and stdout(run[1]) == "45\n"
-
-
-def assert_valid_notebook(outcomes) -> None:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    for o in outcomes:
-        c = nbformat.v4.new_code_cell(source="")
-        c.outputs = [nbformat.from_dict(x) for x in o.outputs]
-        nb.cells.append(c)
-    nbformat.validate(nb)
-    nbformat.reads(nbformat.writes(nb), as_version=4)
 
 
 def payload_bytes(outputs: list[dict]) -> int:
@@ -188,9 +172,7 @@ def test_gpu_devices_are_passed_through():
 
     if not os.path.exists("/dev/nvidia0"):
         pytest.skip("no /dev/nvidia0 on this machine: the GPU pass-through cannot be exercised")
-    from conftest import _sandbox_or_skip
-
-    _sandbox_or_skip()
+    sandbox_or_skip()
     with open_slot(sandbox=True, gpu=True) as slot:
         out = slot.run_notebook([cell("a", "import torch\nprint(torch.cuda.is_available())")], budget=120)
     assert stdout(out[0]) == "True\n"
@@ -211,9 +193,7 @@ def test_full_disks_do_not_block_a_kernel_restart(sbx_slot):
 
 def test_slot_outlives_the_thread_that_opened_it():
     # bwrap --die-with-parent fires when the forking *thread* ends (Dask and pools run tasks in threads).
-    from conftest import _sandbox_or_skip
-
-    _sandbox_or_skip()
+    sandbox_or_skip()
     box: dict = {}
 
     def opener() -> None:

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import cell, stdout
+from sandbox_helpers import cell, sandbox_or_skip, stdout
 
 import autograder
 from autograder.sandbox import procs
@@ -167,9 +167,7 @@ def test_nothing_survives_between_notebooks(sbx_slot):
 
 @pytest.mark.slow
 def test_plain_mode_sandbox_runs_and_restarts():
-    from conftest import _sandbox_or_skip
-
-    _sandbox_or_skip()
+    sandbox_or_skip()
     from autograder.sandbox import open_slot
 
     with open_slot(sandbox=True, zygote=False) as slot:

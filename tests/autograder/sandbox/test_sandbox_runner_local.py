@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from sandbox_helpers import cell, stdout
+from sandbox_helpers import assert_valid_notebook, cell, stdout
 
 from autograder.model import PROBE_MIME
 
@@ -24,8 +24,6 @@ def test_cells_run_in_order_and_outputs_are_captured(local_slot):
     assert out[2].probe_payloads == [{"target": "f", "value": 42}]
     assert all(PROBE_MIME not in o.get("data", {}) for o in out[2].outputs)
     assert all(o.duration >= 0 for o in out)
-    from test_attacks import assert_valid_notebook
-
     assert_valid_notebook(out)
 
 
