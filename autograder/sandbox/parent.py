@@ -13,16 +13,17 @@ from dataclasses import dataclass
 
 from autograder.model import InfrastructureError
 
-_LAUNCHER: ThreadPoolExecutor | None = None
+_LAUNCHER: tuple[int, ThreadPoolExecutor] | None = None
 _LAUNCHER_LOCK = threading.Lock()
 
 
 def _launcher() -> ThreadPoolExecutor:
     global _LAUNCHER
     with _LAUNCHER_LOCK:
-        if _LAUNCHER is None:
-            _LAUNCHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-sandbox-launcher")
-        return _LAUNCHER
+        # a fork()ed worker inherits the executor object but not its thread: make its own
+        if _LAUNCHER is None or _LAUNCHER[0] != os.getpid():
+            _LAUNCHER = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-sandbox-launcher"))
+        return _LAUNCHER[1]
 
 
 class ParentDied(InfrastructureError):

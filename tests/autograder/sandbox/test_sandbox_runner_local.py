@@ -153,3 +153,27 @@ def test_a_dead_message_guard_costs_the_cell_not_the_notebook(local_slot):
     killer.join()
     assert out[1].status == "error" and "message size cap" in out[1].message
     assert out[2].status == "ok" and stdout(out[2]) == "3\n"
+
+
+def test_a_forked_worker_can_open_slots(local_slot):
+    # Process pools fork workers after the parent may have used a slot (and its launcher thread).
+    import os
+
+    local_slot.run_notebook([cell("a", "1")], budget=60)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            from autograder.sandbox import open_slot
+
+            with open_slot(sandbox=False) as slot:
+                out = slot.run_notebook([cell("a", "print(6 * 7)")], budget=60)
+            os.write(w, stdout(out[0]).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    got = b""
+    while chunk := os.read(r, 100):
+        got += chunk
+    os.waitpid(pid, 0)
+    assert got == b"42\n"
