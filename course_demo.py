@@ -22,12 +22,17 @@ def _print_table(title: str, frame) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return "" if value != value else f"{value:.6g}"  # NaN: no coefficient of that order
+        return str(value)
+
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(str(column), justify="right")
+        table.add_column(str(column), justify="right", no_wrap=True)
     for row in frame.itertuples(index=False):
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    Console().print(table)
+        table.add_row(*(cell(v) for v in row))
+    Console(width=160).print(table)
 
 
 def run(args: argparse.Namespace) -> int:
