@@ -25,19 +25,17 @@ def _pivot(frame: pd.DataFrame, value: str, index: pd.Index, columns: list[str],
     return wide.reindex(index=index, columns=columns)
 
 
-def _seconds(col: pd.Series) -> np.ndarray:
-    """UTC datetimes -> float epoch seconds; NaN where missing."""
-    if col.dtype == object:
-        col = pd.to_datetime(col, utc=True)
-    out = np.full(len(col), np.nan)
-    ok = col.notna().to_numpy()
-    if ok.any():
-        out[ok] = col[ok].dt.tz_convert("UTC").astype("int64").to_numpy() / _unit_per_s(col)
+def _epoch(col: pd.Series) -> np.ndarray:
+    """Datetimes (any unit, tz-aware) -> float epoch seconds; NaN where missing."""
+    col = pd.to_datetime(col, utc=True)
+    naive = col.dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+    out = naive.astype(np.int64) / 1e6
+    out[np.isnat(naive)] = np.nan
     return out
 
 
-def _unit_per_s(col: pd.Series) -> float:
-    return {"ns": 1e9, "us": 1e6, "ms": 1e3, "s": 1.0}[np.datetime_data(col.dt.tz_convert(None).dtype)[0]]
+def _local(seconds: np.ndarray, index: pd.Index, tz) -> pd.Series:
+    return pd.Series(pd.to_datetime(seconds, unit="s", utc=True), index=index).dt.tz_convert(tz)
 
 
 def round_grade(x: np.ndarray, step: float, mode: str) -> np.ndarray:
@@ -58,7 +56,9 @@ def compute(policy: Policy, rec: Records) -> pd.DataFrame:
     nb = policy.nbgrader_items
     raw = _pivot(rec.scores, "score", idx, nb).astype(float)
     mx = _pivot(rec.scores, "max_score", idx, nb).astype(float)
-    rcv = _pivot(rec.receipts, "received_at", idx, nb)
+    receipts = pd.DataFrame({"student_id": rec.receipts["student_id"], "item": rec.receipts["item"],
+                             "at": _epoch(rec.receipts["received_at"])})
+    rcv = _pivot(receipts, "at", idx, nb).astype(float)  # epoch seconds: vectorised, no Timestamp objects
     ext = _pivot(rec.extensions, "extra_s", idx, nb).astype(float).fillna(0.0)
     manual_names = list(policy.manual_items)
     man = _pivot(rec.manual, "score", idx, manual_names).astype(float)
@@ -68,8 +68,7 @@ def compute(policy: Policy, rec: Records) -> pd.DataFrame:
         p = f"{item.name}."
         if item.source == "nbgrader":
             r, m = raw[item.name].to_numpy(), mx[item.name].to_numpy()
-            received = pd.to_datetime(rcv[item.name], utc=True)
-            got = _seconds(received)
+            got = rcv[item.name].to_numpy()
             extension = ext[item.name].to_numpy()
             late = np.maximum(got - (item.due.timestamp() + extension), 0.0)  # NaN without receipt
             rule = item.late
@@ -91,7 +90,7 @@ def compute(policy: Policy, rec: Records) -> pd.DataFrame:
                 [~has_score & ~has_receipt, ~has_score, no_receipt, past, units > 0,
                  has_receipt & (np.nan_to_num(late) > 0)],
                 ["missing", "not graded", "no receipt", "past cutoff", "late", "within grace"], "on time")
-            cols |= {p + "raw": r, p + "max": m, p + "received": received.dt.tz_convert(tz).to_numpy(),
+            cols |= {p + "raw": r, p + "max": m, p + "received": _local(got, idx, tz),
                      p + "extension_s": extension, p + "late_s": late, p + "late_units": units,
                      p + "penalty": penalty, p + "points": pts, p + "status": status}
         elif item.source == "csv":
@@ -121,8 +120,7 @@ def compute(policy: Policy, rec: Records) -> pd.DataFrame:
         for test in st.tests:
             p = f"{test.name}."
             r, m = raw[test.name].to_numpy(), mx[test.name].to_numpy()
-            received = pd.to_datetime(rcv[test.name], utc=True)
-            got = _seconds(received)
+            got = rcv[test.name].to_numpy()
             specific = _pivot(acc, "extra_s", idx, [test.name]).astype(float)[test.name]
             extra = specific.fillna(extra_all).fillna(0.0).to_numpy()
             end = test.opens.timestamp() + st.duration_s + st.grace_s + extra
@@ -133,9 +131,8 @@ def compute(policy: Policy, rec: Records) -> pd.DataFrame:
                             np.nan_to_num(r) / np.where(m > 0, m, 1), 0.0)
             status = np.select([~has_score & ~has_receipt, after, ~has_score, no_receipt],
                                ["missing", "after window", "not graded", "no receipt"], "in window")
-            cols |= {p + "raw": r, p + "max": m, p + "received": received.dt.tz_convert(tz).to_numpy(),
-                     p + "extra_s": extra,
-                     p + "window_end": pd.to_datetime(end, unit="s", utc=True).tz_convert(tz),
+            cols |= {p + "raw": r, p + "max": m, p + "received": _local(got, idx, tz),
+                     p + "extra_s": extra, p + "window_end": _local(end, idx, tz),
                      p + "fraction": frac, p + "status": status}
             fracs.append(frac)
         f = np.sort(np.column_stack(fracs), axis=1)[:, st.drop_lowest:]  # ascending: drop the lowest first

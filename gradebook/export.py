@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from gradebook.policy import Policy
@@ -16,11 +17,25 @@ MOODLE_IDS = {"email": ("Email address", "email"), "idnumber": ("ID number", "id
               "username": ("Username", "student_id")}
 
 
+def iso_local(col: pd.Series) -> np.ndarray:
+    """Tz-aware datetimes -> ISO 8601 text with the course offset ('2022-03-16T23:59:00+02:00'), vectorised
+    (Series.dt.strftime formats one Timestamp at a time and dominated the 10 000-student export)."""
+    local = col.dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+    utc = col.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+    offset = (local - utc).astype(np.int64)
+    names = {}
+    for v in np.unique(offset[~np.isnat(local)]):
+        sign, m = ("+" if v >= 0 else "-"), abs(int(v)) // 60
+        names[v] = f"{sign}{m // 60:02d}:{m % 60:02d}"
+    text = pd.Series(np.datetime_as_string(local, unit="s")) + pd.Series(offset).map(names).fillna("").to_numpy()
+    return np.where(np.isnat(local), "", text.to_numpy())
+
+
 def full_table(grades: pd.DataFrame) -> pd.DataFrame:
     out = grades.reset_index()
     for c in out.columns:
         if isinstance(out[c].dtype, pd.DatetimeTZDtype):
-            out[c] = out[c].dt.strftime("%Y-%m-%dT%H:%M:%S%z").fillna("")  # ISO with the course offset
+            out[c] = iso_local(out[c])
     return out
 
 
@@ -50,5 +65,6 @@ def write_csv(frame: pd.DataFrame, to: Path) -> None:
     """Write via a temporary file and rename, so a failed export never leaves half a file."""
     to = Path(to)
     tmp = to.with_name(f".{to.name}.tmp")
-    frame.to_csv(tmp, index=False, float_format="%.6g")
+    # round() then repr is faster than a float_format applied per value, and drops float noise (1.4400000001)
+    frame.round(6).to_csv(tmp, index=False)
     tmp.replace(to)
