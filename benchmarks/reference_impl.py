@@ -29,15 +29,16 @@ sys.path[:] = [os.path.dirname(_HERE)] + [p for p in sys.path if os.path.abspath
 
 def _race(ours: Callable[[], Any], peer: Callable[[], Any], repeats: int, rounds: int = 2,
           warmup: tuple[bool, bool] = (True, True)) -> tuple[float, float, Any, Any]:
-    """Median times of `ours` and `peer`: two rounds of blocks (ours, peer, ours, peer), each block one
-    warm-up (in the first round only; `warmup` per side) then `repeats` timed calls. Blocks, not strict alternation: OpenBLAS's and torch's
-    OpenMP threads keep spinning after a call and slow the other library's next call several-fold; two
-    rounds spread bursts of load from other processes over both sides. Returns (t_ours, t_peer, results)."""
+    """Median times of `ours` and `peer` in blocks (ours, peer, ours, peer, ...: `rounds` of each), each block
+    a discarded warm-up call (when `warmup` says so for that side) then `repeats` timed calls. Blocks, not
+    strict alternation: OpenBLAS's and torch's OpenMP threads keep spinning after a call and slow the other
+    library's next call several-fold; rounds spread bursts of load from other processes over both sides.
+    Returns (t_ours, t_peer, result_ours, result_peer)."""
     times: dict[int, list[float]] = {0: [], 1: []}
     results: dict[int, Any] = {}
-    for rnd in range(rounds):
+    for _ in range(rounds):
         for side, fn in enumerate((ours, peer)):
-            if warmup[side] and rnd == 0:
+            if warmup[side]:
                 results[side] = fn()
             for _ in range(repeats):
                 t0 = time.perf_counter()
