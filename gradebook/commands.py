@@ -23,7 +23,13 @@ def _grades(args: argparse.Namespace):
 
     course = _course()
     policy = _policy(args, course)
-    return course, policy, compute.compute(policy, records.load(course, policy))
+    rec = records.load(course, policy)
+    # Scores of students who are not on the roster are not graded; say so instead of dropping them silently.
+    stray = sorted(set(rec.scores["student_id"]) - set(rec.roster["student_id"]))
+    if stray:
+        print(f"warning: {len(stray)} student(s) in the nbgrader gradebook are not on the roster and are not "
+              f"graded: {', '.join(stray[:10])}{' ...' if len(stray) > 10 else ''}", file=sys.stderr)
+    return course, policy, compute.compute(policy, rec)
 
 
 def grades(args: argparse.Namespace) -> int:

@@ -84,6 +84,7 @@ class Item:
     release: dt.datetime | None = None
     due: dt.datetime | None = None
     late: LateRule | None = None
+    team_size: int | None = None  # team items: most members a team may have
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,11 @@ class Policy:
         out = {i.name: float(i.max_raw or 0) for i in self.items.values() if i.source in ("csv", "team")}
         out.update({b.name: b.max_raw for b in self.bonuses.values()})
         return out
+
+    @property
+    def team_size(self) -> int | None:
+        sizes = [i.team_size for i in self.items.values() if i.team_size]
+        return min(sizes) if sizes else None
 
     def max_total(self) -> float:
         return sum(p.points for p in self.parts.values()) + sum(b.cap for b in self.bonuses.values())
@@ -343,7 +349,7 @@ def parse_policy(data: dict, text: str = "", path: Path | str = "course.toml") -
     for iname, idata in r.table(data["items"], ("items",), set(), set(data["items"] or {})).items():
         k = ("items", iname)
         r.table(idata, k, {"part", "points", "source"},
-                {"title", "counts_toward_minimum", "max_raw", "release", "due", "late"})
+                {"title", "counts_toward_minimum", "max_raw", "release", "due", "late", "team_size"})
         source = r.string(idata, k, "source", choices=("nbgrader", "csv", "team"))
         release = due = late = None
         max_raw = None
@@ -368,9 +374,18 @@ def parse_policy(data: dict, text: str = "", path: Path | str = "course.toml") -
                     raise r.error(k + (bad,), f"only nbgrader items have deadlines; remove {bad!r} "
                                   "or set source = \"nbgrader\"")
             max_raw = r.num(idata, k, "max_raw", lo=1e-9)
+        team_size = None
+        if "team_size" in idata:
+            if source != "team":
+                raise r.error(k + ("team_size",), "only team items (source = \"team\") have a team size")
+            size = r.num(idata, k, "team_size", lo=1)
+            if size != int(size):
+                raise r.error(k + ("team_size",), f"expected a whole number of members, got {size:g}")
+            team_size = int(size)
         items[iname] = Item(iname, r.string(idata, k, "title", iname), part_of(idata, k),
                             r.num(idata, k, "points", lo=0), source,
-                            r.boolean(idata, k, "counts_toward_minimum", True), max_raw, release, due, late)
+                            r.boolean(idata, k, "counts_toward_minimum", True), max_raw, release, due, late,
+                            team_size)
 
     speed = None
     if "speedtests" in data:

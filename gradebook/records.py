@@ -121,6 +121,7 @@ def read_csv_rows(path: Path, kind: str, policy: Policy, roster_ids: set[str] | 
     if kind == "roster":
         roster_ids = None  # the roster itself defines who exists
     seen: dict[tuple[str, ...], int] = {}
+    members: dict[str, int] = {}
     rows: list[dict[str, str]] = []
     for lineno, cells in enumerate(reader, 2):
         if not cells or all(not c.strip() for c in cells):
@@ -147,6 +148,11 @@ def read_csv_rows(path: Path, kind: str, policy: Policy, roster_ids: set[str] | 
             raise bad("student_id", f"unknown student {sid!r}; import them with `course import roster` first")
         if kind == "roster" and row.get("email") and "@" not in row["email"]:
             raise bad("email", f"{row['email']!r} is not an e-mail address")
+        if kind == "teams":
+            members[row["team"]] = members.get(row["team"], 0) + 1
+            if policy.team_size and members[row["team"]] > policy.team_size:
+                raise bad("team", f"team {row['team']!r} has more than {policy.team_size} members "
+                          "(team_size in course.toml); split it or raise team_size")
         if kind in ("scores", "team_scores"):
             allowed = policy.manual_items
             if kind == "team_scores":

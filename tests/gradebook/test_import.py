@@ -130,3 +130,11 @@ def test_real_cli_process_prints_one_line_and_exit_2(data, tmp_path):
     assert p.stderr == f"course import: error: {bad} line 2: field 'score': 9 is outside 0..5 for item 'poster'; " \
         "fix the value (or max_raw in course.toml)\n"
     assert (data / "gradebook" / "audit.csv").read_bytes() == log
+
+
+def test_team_larger_than_team_size(data, tmp_path):
+    bad = tmp_path / "teams.csv"
+    bad.write_text("team,student_id\nT1,alice\nT1,bob\nT1,carol\n")
+    p = course_inproc("import", "teams", str(bad), data=data)
+    assert p.returncode == 2
+    assert f"{bad} line 4: field 'team': team 'T1' has more than 2 members" in p.stderr

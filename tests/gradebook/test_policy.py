@@ -58,6 +58,7 @@ def _line(old: str) -> int:
     ("drop_lowest = 0", "drop_lowest = 3", r"\[speedtests\.drop_lowest\]: expected a whole number below"),
     ("cap = 2.0", "cap = -2.0", r"\[bonus\.lecture\.cap\]: expected a number in \[0"),
     ("rounding = \"half_up\"", "rounding = \"banker\"", r"expected one of 'half_up', 'down', 'none'"),
+    ("team_size = 2", "team_size = 2.5", r"\[items\.project\.team_size\]: expected a whole number"),
     ("[final]", "[final", r"not valid TOML"),
 ])
 def test_malformed_policy_is_one_clear_error(tmp_path, old, new, expect):
