@@ -133,7 +133,7 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
                                 executor, close = make_executor(executor_url, workers)
                                 pending = {executor.submit(run_job, jobs[s]): s for s in pending.values()}
                             continue
-                        _infra(summary, attempts, retry_at, student, exc, retry=False)
+                        _infra(summary, attempts, retry_at, student, exc)
                         continue
                     text = dumps(result)
                     if dry_run:

@@ -77,12 +77,10 @@ atexit.register(lambda: close_worker_slot(all_threads=True))
 
 
 def run_job(job: GradingJob) -> SubmissionResult:
-    """Worker entry point. A broken slot is closed so the retry gets a fresh one."""
-    from autograder.model import InfrastructureError
-
+    """Worker entry point. After any failure the slot is closed so the retry gets a fresh one."""
     try:
         return grade_submission(job, lambda: _worker_slot(job.options))
-    except InfrastructureError:
+    except BaseException:
         close_worker_slot()
         raise
 
