@@ -24,6 +24,9 @@ def _grades(args: argparse.Namespace):
     course = _course()
     policy = _policy(args, course)
     rec = records.load(course, policy)
+    if rec.roster.empty:
+        print("warning: no students: import a roster with `course import roster FILE` (or add students to the "
+              "nbgrader gradebook)", file=sys.stderr)
     # Scores of students who are not on the roster are not graded; say so instead of dropping them silently.
     stray = sorted(set(rec.scores["student_id"]) - set(rec.roster["student_id"]))
     if stray:
@@ -51,10 +54,17 @@ def explain(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from gradebook import report as rep
 
-    _, policy, table = _grades(args)
-    rep.write(policy, table, Path(args.to))
+    course, policy, table = _grades(args)
+    log = Path(course.data) / "gradebook" / "receipts.csv"
+    rejected = None
+    if log.is_file():
+        rejected = pd.read_csv(log, dtype=str, keep_default_na=False)
+        rejected = rejected[rejected["status"] != "accepted"]
+    rep.write(policy, table, Path(args.to), rejected)
     print(f"report of {len(table)} students -> {args.to}")
     return 0
 

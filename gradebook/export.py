@@ -64,7 +64,15 @@ def moodle_table(policy: Policy, grades: pd.DataFrame, identifier: str = "email"
 def write_csv(frame: pd.DataFrame, to: Path) -> None:
     """Write via a temporary file and rename, so a failed export never leaves half a file."""
     to = Path(to)
+    check_target(to)
     tmp = to.with_name(f".{to.name}.tmp")
     # round() then repr is faster than a float_format applied per value, and drops float noise (1.4400000001)
     frame.round(6).to_csv(tmp, index=False)
     tmp.replace(to)
+
+
+def check_target(to: Path) -> None:
+    if not to.parent.is_dir():
+        raise FileNotFoundError(f"--to {to}: folder {to.parent} does not exist; create it or write elsewhere")
+    if to.is_dir():
+        raise ValueError(f"--to {to}: is a folder; give a file name such as {to / 'grades.csv'}")

@@ -30,7 +30,8 @@ def _svg_hist(values: pd.Series, title: str, top: float) -> str:
     return svg[svg.index("<svg"):]  # drop the XML prolog: the SVG is inlined in HTML
 
 
-def build(policy: Policy, grades: pd.DataFrame) -> str:
+def build(policy: Policy, grades: pd.DataFrame, rejected: pd.DataFrame | None = None) -> str:
+    """`rejected`: receipt-log rows of submissions refused by `course collect` (foreign owner)."""
     import jinja2
 
     plots = []
@@ -56,12 +57,16 @@ def build(policy: Policy, grades: pd.DataFrame) -> str:
         course=policy.course, generated=dt.datetime.now(policy.timezone).strftime("%Y-%m-%d %H:%M %Z"),
         students=len(grades), passed=int(grades["passed"].sum()), failed=int((~grades["passed"]).sum()),
         mean=float(grades["final"].mean()) if len(grades) else 0.0, plots=plots, parts=parts,
-        statuses=statuses, late=late, st_status=st_status, speed=speed)
+        statuses=statuses, late=late, st_status=st_status, speed=speed,
+        rejected=[] if rejected is None else rejected.to_dict("records"))
 
 
-def write(policy: Policy, grades: pd.DataFrame, to: Path) -> None:
-    html = build(policy, grades)
+def write(policy: Policy, grades: pd.DataFrame, to: Path, rejected: pd.DataFrame | None = None) -> None:
+    from gradebook.export import check_target
+
     to = Path(to)
+    check_target(to)
+    html = build(policy, grades, rejected)
     tmp = to.with_name(f".{to.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(to)

@@ -111,4 +111,12 @@ def test_report(course_root, tmp_path):
     assert html.count("<svg") == 7  # 3 items + speed tests + 2 bonuses + final grade
     assert "<td>Lab part (assignments + speed tests)</td><td>0</td><td>4</td>" in html
     assert "<td>Assignment 1 (kNN, linear classifier)</td><td>2</td>" in html  # 2 on time
-    assert "src=" not in html.lower().replace("srcset", "")  # self-contained: nothing fetched
+    assert "src=" not in html.lower()  # self-contained: nothing fetched
+    assert "Submissions refused at collection" in html
+
+
+def test_output_to_a_missing_folder_is_one_clear_error(course_root, tmp_path):
+    root, data = course_root
+    p = course("grades", "--to", str(tmp_path / "no" / "g.csv"), root=root, data=data)
+    assert p.returncode == 2 and "folder" in p.stderr and "does not exist" in p.stderr
+    assert p.stderr.count("\n") == 1
