@@ -117,12 +117,14 @@ def _sq_norms(X: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(X, dim=1).square()
 
 
-def _distance_blocks(X: torch.Tensor, Y: torch.Tensor, metric: str, memory_budget: int, *, squared: bool
+def _distance_blocks(X: torch.Tensor, Y: torch.Tensor, metric: str, memory_budget: int, *, squared: bool,
+                     norms: tuple[torch.Tensor, torch.Tensor] | None = None
                      ) -> Iterator[tuple[int, int, torch.Tensor]]:
-    """Yield (row start, row stop, block of distances of X[start:stop] to all of Y)."""
+    """Yield (row start, row stop, block of distances of X[start:stop] to all of Y); `norms` may carry
+    precomputed squared row norms of X and Y (cross-validation reuses them across folds)."""
     rows = _rows_per_block(Y.shape[0], X.element_size(), memory_budget)
     if metric == "l2":
-        xx, yy = _sq_norms(X), _sq_norms(Y)
+        xx, yy = norms if norms is not None else (_sq_norms(X), _sq_norms(Y))
     with _ieee_matmul(X):
         for i in range(0, X.shape[0], rows):
             j = min(i + rows, X.shape[0])
@@ -189,12 +191,13 @@ def _stable_smallest(block: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.T
     return vals, idx
 
 
-def _neighbors(X_train: torch.Tensor, X_test: torch.Tensor, k: int, metric: str, memory_budget: int
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(squared L2 or L1 distances, training indices) of the k nearest, shape (n_test, k)."""
+def _neighbors(X_train: torch.Tensor, X_test: torch.Tensor, k: int, metric: str, memory_budget: int,
+               norms: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(squared L2 or L1 distances, training indices) of the k nearest, shape (n_test, k); `norms` =
+    (test, train) squared row norms when already known."""
     vals = torch.empty((X_test.shape[0], k), dtype=X_train.dtype, device=X_train.device)
     idx = torch.empty((X_test.shape[0], k), dtype=torch.int64, device=X_train.device)
-    for i, j, block in _distance_blocks(X_test, X_train, metric, memory_budget, squared=True):
+    for i, j, block in _distance_blocks(X_test, X_train, metric, memory_budget, squared=True, norms=norms):
         vals[i:j], idx[i:j] = _stable_smallest(block, k)
     return vals, idx
 
@@ -283,11 +286,13 @@ def cross_validate_k(X: Any, y: Any, k_choices: Iterable[int], num_folds: int = 
     order = sorted(set(ks))
     classes, codes = _encode(yt)
     result: dict[int, list[float]] = {k: [] for k in dict.fromkeys(ks)}
+    sq = _sq_norms(Xt) if metric == "l2" else None  # once for all folds
     for f, val in enumerate(folds):
         train = np.concatenate([folds[g] for g in range(num_folds) if g != f])
         tr = torch.as_tensor(train, device=dev)
         va = torch.as_tensor(val, device=dev)
-        _, idx = _neighbors(Xt[tr], Xt[va], order[-1], metric, budget)
+        norms = None if sq is None else (sq[va], sq[tr])
+        _, idx = _neighbors(Xt[tr], Xt[va], order[-1], metric, budget, norms)
         nb_codes = codes[tr][idx]
         truth = codes[va]
         for k, winner in _votes(nb_codes, classes.numel(), order):

@@ -8,6 +8,8 @@ tensors in float64 (`dtype`) on `device` (`None`: CUDA when available, else CPU)
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -50,6 +52,21 @@ BISHOP_TABLE_1_1: MappingProxyType[int, tuple[float, ...]] = MappingProxyType({
 })
 
 _CHUNK_ROWS = 1 << 15  # rows of Φ per QR step: ~3 MB at M = 9, stays in cache
+
+
+@contextlib.contextmanager
+def _one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """The TSQR loop is many small LAPACK calls: with 2+ threads each call pays OpenMP barriers, and on a
+    loaded machine (threads descheduled) that made fit 4x slower than one thread (measured). Restored after."""
+    if device.type != "cpu" or torch.get_num_threads() == 1:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _x(x: Any, name: str, dev: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -106,14 +123,15 @@ def fit(x: Any, t: Any, M: int, lam: float = 0.0, *, device: Any = None,
         R = torch.zeros((p, p + 1), dtype=dtype, device=dev)
         R[:, :p] = torch.diag(col_scale * lam ** 0.5)
     n = xs.shape[0]
-    for i in range(0, n, _CHUNK_ROWS):
-        j = min(i + _CHUNK_ROWS, n)
-        r0 = R.shape[0]
-        A_T = torch.empty((p + 1, r0 + j - i), dtype=dtype, device=dev)
-        A_T[:, :r0] = R.T
-        _powers_T(xs[i:j], M, A_T[:p, r0:])
-        A_T[p, r0:] = tt[i:j]
-        R = torch.linalg.qr(A_T.T, mode="r").R  # only R is kept: Qᵀ[Φ t] = [R z]
+    with _one_cpu_thread(dev):
+        for i in range(0, n, _CHUNK_ROWS):
+            j = min(i + _CHUNK_ROWS, n)
+            r0 = R.shape[0]
+            A_T = torch.empty((p + 1, r0 + j - i), dtype=dtype, device=dev)
+            A_T[:, :r0] = R.T
+            _powers_T(xs[i:j], M, A_T[:p, r0:])
+            A_T[p, r0:] = tt[i:j]
+            R = torch.linalg.qr(A_T.T, mode="r").R  # only R is kept: Qᵀ[Φ t] = [R z]
     R_phi, z = R[:p, :p], R[:p, p]
     diag = R_phi.diagonal().abs() if R.shape[0] >= p else torch.zeros(p, dtype=dtype, device=dev)
     if R.shape[0] < p or bool((diag <= diag.max() * p * torch.finfo(dtype).eps).any()):

@@ -93,3 +93,9 @@ def test_sin_data_is_seeded():
     _, t0 = polyfit.sin_data(10, noise=0.0)
     np.testing.assert_allclose(t0.numpy(), np.sin(2 * np.pi * x.numpy()), atol=1e-15)
     assert 0.1 < float((t - torch.sin(2 * np.pi * x)).std()) < 0.6
+
+
+def test_fit_restores_the_thread_count():
+    before = torch.get_num_threads()
+    polyfit.fit(X, T, 3, device="cpu")
+    assert torch.get_num_threads() == before
