@@ -122,7 +122,7 @@ def test_correct_solution_under_attack_keeps_full_marks(batch, case):
 def test_a01_a02_a03_tampering_is_restored_and_noted(batch):
     for case, tampered in (("A01", {"test_dist", "test_labels", "test_fit"}), ("A02", {"test_dist", "test_labels",
                                                                                      "test_fit"}),
-                           ("A03", {"test_labels"})):
+                           ("A03", {"test_labels", "test_dist"})):
         tests = by_test(batch, f"{case}_correct")
         assert {t for t, v in tests.items() if v["status"] == "tampered_restored"} == tampered, (case, tests)
         assert all(v["verdict"] == "passed" for t, v in tests.items() if t in tampered)
@@ -154,9 +154,9 @@ def test_a10_loops_time_out(batch):
 
 
 def test_a07_reference_not_importable_in_kernel(batch):
-    cells = batch["results"]["A07_correct"]["cells"]
-    text = json.dumps(cells)
-    assert "import failed" in text and "reference imported" not in text
+    outputs = json.dumps([c["outputs"] for c in batch["results"]["A07_correct"]["cells"]])
+    assert "no reference_impl ModuleNotFoundError" in outputs and "open failed" in outputs
+    assert "REAL-IMPORT" not in outputs
 
 
 def test_a18_hard_coded_visible_answers_score_zero(batch):

@@ -1,0 +1,112 @@
+"""PostgreSQL through COURSE_DB_URL and a Dask cluster as executor, against real servers on loopback."""
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import harness
+import pytest
+from conftest import course_env
+
+from autograder.results import without_volatile
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _results() -> dict:
+    course, _ = harness.load_course()
+    return {p.stem: without_volatile(json.loads(p.read_text()))
+            for p in Path(course.results, "fixture_hw").glob("*.json")}
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"PostgreSQL binaries not found in {PG_BIN}")
+    user = "nobody"
+    uid = pwd.getpwnam(user).pw_uid
+    base = Path(tempfile.mkdtemp(prefix="course-pg-"))
+    os.chown(base, uid, -1)
+    data = base / "data"
+    port = free_port()
+
+    def as_user(*cmd: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={pwd.getpwnam(user).pw_gid}",
+                               "--clear-groups", *cmd], capture_output=True, text=True, check=False,
+                              cwd=base, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+
+    r = as_user(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "grader", "--no-sync")
+    assert r.returncode == 0, r.stderr
+    r = as_user(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
+                f"-p {port} -k {base} -h 127.0.0.1 -F", "start")
+    assert r.returncode == 0, r.stderr + (base / "log").read_text()
+    try:
+        yield f"postgresql+psycopg2://grader@127.0.0.1:{port}/postgres"
+    finally:
+        as_user(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_postgres_gradebook(tmp_path, postgres):
+    from nbgrader.api import Gradebook
+
+    with course_env(tmp_path, db_url=postgres):
+        course, spec = harness.load_course()
+        assert course.db_url == postgres
+        harness.submit(course, "alice", "correct")
+        harness.submit(course, "bob", "wrong")
+        s = harness.grade(workers=1)
+        assert s.graded == 2 and not s.infrastructure
+        assert harness.scores("alice") == {t.test_id: t.points for t in spec.tests}
+        with Gradebook(postgres, course_id=course.course_id) as gb:
+            by = {d["student"]: d["score"] for d in gb.submission_dicts("fixture_hw")}
+        assert by["alice"] == spec.total_points and by["bob"] < spec.total_points
+        assert len(harness.events()) > 0
+        again = harness.grade(workers=1)
+        assert again.graded == 0 and again.unchanged == 2 and again.events == 0
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+@pytest.mark.dask
+@pytest.mark.slow
+def test_dask_executor_equals_local(tmp_path, dask_cluster):
+    cases = ["correct", "wrong", "real_world/matrix", "zero/float_subclass"]
+    with course_env(tmp_path / "local"):
+        course, _ = harness.load_course()
+        for i, c in enumerate(cases):
+            harness.submit(course, f"s{i}", c)
+        harness.grade(workers=1)
+        local = _results()
+    with course_env(tmp_path / "dask"):
+        course, _ = harness.load_course()
+        for i, c in enumerate(cases):
+            harness.submit(course, f"s{i}", c)
+        url = "dask://" + dask_cluster.removeprefix("tcp://")
+        s = harness.grade(executor_url=url)
+        assert s.graded == len(cases) and not s.infrastructure
+        remote = _results()
+    assert remote == local
