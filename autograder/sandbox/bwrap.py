@@ -17,6 +17,9 @@ JOB = "/job"  # cwd and HOME of the kernel
 CONN = "/conn"  # connection file and ipc sockets
 KERNEL_SIDE = "/opt/course-kernel"  # autograder/kernel_side, on PYTHONPATH
 ZYGOTE = "/opt/course-sandbox/zygote.py"
+# The venv is bound at a fixed path: its host path may lie under /tmp (CI clones into mktemp -d), which the
+# slot's own /tmp would hide. A venv runs from any prefix when started as <prefix>/bin/python -m/-s.
+VENV = "/opt/course-venv"
 SYSTEM_RO = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin")
 
 
@@ -85,10 +88,7 @@ def command(*, bwrap: str, uid: int, gid: int, venv: Path, kernel_side: Path | N
     system_binds(args)
     args += ["--ro-bind", "/etc/passwd", "/etc/passwd", "--ro-bind", "/etc/group", "/etc/group",
              "--ro-bind-try", "/etc/fonts", "/etc/fonts"]  # matplotlib's text rendering
-    if str(venv).startswith("/usr/"):
-        pass  # already visible
-    else:
-        args += ["--ro-bind", str(venv), str(venv)]
+    args += ["--ro-bind", str(venv), VENV]
     if kernel_side is not None and kernel_side.is_dir():
         args += ["--ro-bind", str(kernel_side), KERNEL_SIDE]
     else:
@@ -100,7 +100,7 @@ def command(*, bwrap: str, uid: int, gid: int, venv: Path, kernel_side: Path | N
             args += ["--dev-bind", dev, dev]
     args += ["--bind", str(slot.job), JOB, "--bind", str(slot.tmp), "/tmp", "--bind", str(slot.shm), "/dev/shm",
              "--bind", str(slot.conn), CONN, "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", JOB]
-    for key, value in kernel_env(venv).items():
+    for key, value in kernel_env(Path(VENV)).items():
         args += ["--setenv", key, value]
-    args += ["--", str(venv / "bin" / "python"), "-s", ZYGOTE, ",".join(preload)]
+    args += ["--", f"{VENV}/bin/python", "-s", ZYGOTE, ",".join(preload)]
     return args

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from autograder.model import SandboxUnavailable
 from autograder.sandbox import cgroups
-from autograder.sandbox.bwrap import system_binds
+from autograder.sandbox.bwrap import VENV, system_binds
 from autograder.sandbox.config import Config, load, slot_user
 
 FIX = "run `make` or `course sandbox setup` as root"
@@ -105,8 +105,8 @@ def smoke_test(cfg: Config) -> str | None:
             "--bounding-set=-all", "--", cfg.bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
             "--die-with-parent"]
     system_binds(argv)
-    argv += ["--proc", "/proc", "--ro-bind", str(cfg.venv), str(cfg.venv), "--ro-bind", str(cfg.zygote_file),
-             "/z.py", str(cfg.python), "-S", "-c", "import sys; sys.exit(0 if open('/z.py').read(1) else 1)"]
+    argv += ["--proc", "/proc", "--ro-bind", str(cfg.venv), VENV, "--ro-bind", str(cfg.zygote_file),
+             "/z.py", f"{VENV}/bin/python", "-S", "-c", "import sys; sys.exit(0 if open('/z.py').read(1) else 1)"]
     try:
         res = subprocess.run(argv, check=False, capture_output=True, timeout=30,
                              env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
