@@ -48,6 +48,7 @@ class CellRecord:
     status: str
     message: str
     outputs: list[dict] = field(default_factory=list)
+    duration: float = 0.0  # runner-side seconds
 
 
 @dataclass

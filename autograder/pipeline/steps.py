@@ -157,7 +157,7 @@ class CollectCells(Step):
                 o = outcomes.get(cj.key)
                 ctx.cells.append(CellRecord(name, cj.key, ctx.sources.get(cj.key, ""),
                                             o.status if o else "not_run", o.message if o else "",
-                                            list(o.outputs) if o else []))
+                                            list(o.outputs) if o else [], round(o.duration, 4) if o else 0.0))
 
 
 DEFAULT_STEPS: tuple[type[Step], ...] = (ParseNotebooks, RebuildCells, BuildCellJobs, RunKernel, JudgeProbes,

@@ -1,0 +1,145 @@
+"""Stock `nbgrader autograde` vs `course autograde` (sandbox on) on the same N torch-importing submissions.
+
+    .venv/bin/python benchmarks/autograde.py [--n 8] [--workers W] [--no-sandbox]
+
+Builds a temporary one-question course (the fixture's E_RMS question plus `import torch`), generates it with
+nbgrader, submits N copies of a correct solution, grades them with stock nbgrader (one fresh kernel per
+notebook, sequential) and with ours, and prints:
+  - the throughput ratio  stock seconds / our seconds           (goal >= 5x)
+  - our per-notebook overhead beyond the cells' own run time    (goal <= 0.3 s), from the results' timings
+  - the machine facts.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "tests" / "fixtures" / "course"
+ASSIGNMENT = "bench"
+
+
+def make_course(tmp: Path, n: int) -> tuple[Path, Path]:
+    root, data = tmp / "course", tmp / "data"
+    root.mkdir()
+    data.mkdir()
+    shutil.copy(FIXTURE / "nbgrader_config.py", root / "nbgrader_config.py")
+    src = json.loads((FIXTURE / "source" / "fixture_hw" / "poly.ipynb").read_text())
+    keep = []
+    for cell in src["cells"]:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        if gid == "poly_imports":
+            cell["source"] = "import numpy as np\nimport torch"
+        if gid in ("poly_imports", "rms_solution", "test_rms"):
+            keep.append(cell)
+    src["cells"] = keep
+    (root / "source" / ASSIGNMENT).mkdir(parents=True)
+    (root / "source" / ASSIGNMENT / "rms.ipynb").write_text(json.dumps(src, indent=1))
+    env = course_env(root, data)
+    subprocess.run([str(REPO / ".venv/bin/nbgrader"), "generate_assignment", ASSIGNMENT, "--force",
+                    "--log-level=ERROR"], cwd=root, env=env, check=True)
+    released = json.loads((root / "release" / ASSIGNMENT / "rms.ipynb").read_text())
+    solution = next(c for c in src["cells"] if c["metadata"]["nbgrader"]["grade_id"] == "rms_solution")
+    body = "".join(solution["source"]).replace("### BEGIN SOLUTION\n", "").replace("\n### END SOLUTION", "")
+    for cell in released["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "rms_solution":
+            cell["source"] = body
+    for i in range(n):
+        folder = data / "submitted" / f"student{i:02d}" / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / "rms.ipynb").write_text(json.dumps(released, indent=1))
+    return root, data
+
+
+def course_env(root: Path, data: Path) -> dict[str, str]:
+    return dict(os.environ, COURSE_ROOT=str(root), COURSE_DATA_DIR=str(data),
+                PATH=f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}")
+
+
+def run_stock(root: Path, data: Path) -> float:
+    env = course_env(root, data)
+    start = time.monotonic()
+    subprocess.run([str(REPO / ".venv/bin/nbgrader"), "autograde", ASSIGNMENT, "--force", "--log-level=ERROR"],
+                   cwd=root, env=env, check=True)
+    return time.monotonic() - start
+
+
+def run_ours(root: Path, data: Path, workers: int, sandbox: bool) -> float:
+    env = course_env(root, data)
+    args = [sys.executable, "-m", "course_cli", "autograde", ASSIGNMENT, "--workers", str(workers), "--force"]
+    if not sandbox:
+        args.append("--no-sandbox")
+    start = time.monotonic()
+    subprocess.run(args, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.monotonic() - start
+
+
+def overhead(data: Path) -> tuple[float, float]:
+    """(median per-notebook wall time, median overhead beyond the cells' own run time) from the results."""
+    walls, extra = [], []
+    for p in (data / "results" / ASSIGNMENT).glob("*.json"):
+        r = json.loads(p.read_text())
+        cells = sum(c.get("duration", 0.0) for c in r.get("cells", []))
+        cells += sum(t["duration"] for t in r["tests"])
+        walls.append(r["wall_time"])
+        extra.append(r["wall_time"] - cells)
+    return statistics.median(walls), statistics.median(extra)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--no-sandbox", action="store_true")
+    args = ap.parse_args()
+    sandbox = not args.no_sandbox
+    if sandbox:
+        sys.path.insert(0, str(REPO))
+        from autograder.model import SandboxUnavailable
+        from autograder.sandbox import check_sandbox
+
+        try:
+            check_sandbox()
+        except SandboxUnavailable as exc:
+            print(f"sandbox unavailable ({exc}); measuring with --no-sandbox")
+            sandbox = False
+    tmp = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
+    try:
+        root, data = make_course(tmp, args.n)
+        stock = run_stock(root, data)
+        ours = run_ours(root, data, args.workers, sandbox)
+        ours_seq = run_ours(root, data, 1, sandbox)
+        wall, extra = overhead(data)
+        import torch
+
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"torch {torch.__version__}, CUDA {'yes' if torch.cuda.is_available() else 'no'}, "
+              f"{platform.platform()}")
+        print(f"{args.n} one-question notebooks that import torch")
+        print(f"stock nbgrader autograde (sequential):  {stock:7.2f} s  ({stock / args.n:.2f} s/notebook)")
+        print(f"course autograde, {args.workers} workers, sandbox {'on' if sandbox else 'OFF'}: {ours:7.2f} s "
+              f"({ours / args.n:.2f} s/notebook, start-up included)")
+        print(f"course autograde, 1 worker (inline):        {ours_seq:7.2f} s")
+        print(f"throughput ratio (stock / ours, {args.workers} workers): {stock / ours:.1f}x   (goal >= 5x)")
+        print(f"throughput ratio (stock / ours, 1 worker):  {stock / ours_seq:.1f}x")
+        print(f"steady-state throughput ratio (stock s/notebook / our s/notebook, slot warm): "
+              f"{stock / args.n / wall:.1f}x; our fixed start-up (interpreter, torch, spec, slot): "
+              f"{ours_seq - args.n * wall:.1f} s")
+        print(f"our per-notebook wall time (median, 1 worker): {wall:.3f} s; overhead beyond the cells' own "
+              f"run time: {extra:.3f} s   (goal <= 0.3 s)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
