@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
 RETRIES = 2  # infrastructure errors: retried this many times with backoff, then reported (nothing stored)
@@ -77,7 +78,7 @@ def autograde(args: argparse.Namespace) -> int:
 def run_autograde(course, spec, students: list[str], options, base_seed: int = 0, workers: int | None = None,
                   executor_url: str = "local", dry_run: bool = False, force: bool = False,
                   progress: bool = True) -> Summary:
-    from autograder.executors import make_executor
+    from autograder.executors import InlineExecutor, make_executor
     from autograder.model import InfrastructureError
     from autograder.pipeline import job_for, run_job
     from autograder.results import dumps, result_path, write_atomic
@@ -107,13 +108,25 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
         try:
             bar = _progress(len(jobs), progress)
             attempts = dict.fromkeys(jobs, 0)
-            pending: dict[Future, str] = {executor.submit(run_job, jobs[s]): s for s in jobs}
+            # a bounded number in flight: results are stored as they complete (an inline executor runs
+            # each job at submit time), and a crash loses at most the jobs in flight
+            queue = list(jobs)
+            if isinstance(executor, InlineExecutor):
+                limit = 1
+            elif isinstance(executor, ProcessPoolExecutor):
+                limit = 2 * (workers or os.cpu_count() or 1)
+            else:  # a Dask cluster queues and balances itself
+                limit = len(jobs)
+            pending: dict[Future, str] = {}
             retry_at: dict[str, float] = {}
-            while pending or retry_at:
+            while queue or pending or retry_at:
                 for s, when in list(retry_at.items()):
                     if time.monotonic() >= when:
                         del retry_at[s]
-                        pending[executor.submit(run_job, jobs[s])] = s
+                        queue.insert(0, s)
+                while queue and len(pending) < limit:
+                    s = queue.pop(0)
+                    pending[executor.submit(run_job, jobs[s])] = s
                 if not pending:
                     time.sleep(0.05)
                     continue
@@ -128,10 +141,11 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
                     except Exception as exc:  # noqa: BLE001 - a worker crash or a bug is never the student's 0
                         if type(exc).__name__ in ("BrokenProcessPool", "KilledWorker", "CommClosedError"):
                             _infra(summary, attempts, retry_at, student, exc)
-                            if type(exc).__name__ == "BrokenProcessPool":
+                            if type(exc).__name__ == "BrokenProcessPool":  # a worker died: new pool
+                                queue[:0] = list(pending.values())
+                                pending = {}
                                 close()
                                 executor, close = make_executor(executor_url, workers)
-                                pending = {executor.submit(run_job, jobs[s]): s for s in pending.values()}
                             continue
                         _infra(summary, attempts, retry_at, student, exc)
                         continue
