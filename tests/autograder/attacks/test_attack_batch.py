@@ -16,9 +16,9 @@ from pathlib import Path
 import attack_cases
 import harness
 import pytest
+from conftest import course_env
 
 from autograder.model import STATUSES, SandboxUnavailable
-from conftest import course_env
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -71,13 +71,11 @@ def batch(tmp_path_factory):
         results = {}
         for p in Path(course.results, "fixture_hw").glob("*.json"):
             results[p.stem] = json.loads(p.read_text())
+        import argparse
+
         from autograder.commands import feedback as feedback_cmd
 
-        class Args:
-            assignment = "fixture_hw"
-            student: list = []
-
-        assert feedback_cmd(Args()) == 0
+        assert feedback_cmd(argparse.Namespace(assignment="fixture_hw", student=[])) == 0
         yield {"summary": summary, "results": results, "course": course, "spec": spec, "root": root,
                "grades": harness.db_grades(),
                "expected_wrong": {s: harness.expected_scores(s, "wrong") for s in results if s.endswith("_wrong")

@@ -67,7 +67,7 @@ def test_f02_kill_9_then_resume_equals_baseline(fixture_course, baseline):
         p.wait()
     assert kills >= 1
     p = course_proc("autograde", "fixture_hw", "--no-sandbox", "--workers", "1")
-    out, err = p.communicate(timeout=600)
+    _out, err = p.communicate(timeout=600)
     assert p.returncode == 0, err.decode()
     assert snapshot() == baseline
     rows = harness.db_grades()
@@ -82,7 +82,7 @@ def test_f03_db_read_only_mid_run_stops_cleanly_and_resumes(fixture_course, monk
 
     from autograder.store import DatabaseError, Store, make_engine
 
-    course, spec = harness.load_course()
+    course, _spec = harness.load_course()
     populate(3)
     real_commit = Store.commit
     calls = {"n": 0}
@@ -112,7 +112,7 @@ def test_f03_db_read_only_mid_run_stops_cleanly_and_resumes(fixture_course, monk
 @pytest.mark.slow
 def test_f04_concurrent_manual_edits_and_export(fixture_course):
     """Grading (2 workers, one writer) + 2 processes editing manual grades + nbgrader export, all at once."""
-    course, spec = harness.load_course()
+    course, _spec = harness.load_course()
     students = populate(6)
     harness.grade(workers=1)
     editor = (
@@ -144,7 +144,7 @@ def test_f04_concurrent_manual_edits_and_export(fixture_course):
 def test_f07_broken_kernel_is_infrastructure_never_a_zero(fixture_course, monkeypatch):
     monkeypatch.setenv("COURSE_SANDBOX_PRELOAD", "numpy,no_such_package_f07")
     monkeypatch.setattr("autograder.commands.BACKOFF", 0.1)
-    course, spec = harness.load_course()
+    course, _spec = harness.load_course()
     populate(2)
     s = harness.grade(workers=1)
     assert s.graded == 0 and len(s.infrastructure) == 2
@@ -159,7 +159,6 @@ def test_f07_broken_kernel_is_infrastructure_never_a_zero(fixture_course, monkey
 def test_f07_retries_before_giving_up(fixture_course, monkeypatch):
     from autograder import commands
     from autograder.model import InfrastructureError
-
     from autograder.pipeline import run_job
 
     calls = {"n": 0}
