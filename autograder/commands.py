@@ -98,7 +98,7 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
             if stored.get(student) == key and not force:
                 summary.unchanged += 1
                 if not dry_run:  # the DB is the source of truth: restore a results file lost in a crash
-                    _ensure_results_file(store, course, spec.name, student)
+                    _ensure_results_file(store, course, spec, student)
                 continue
             jobs[student] = job
         if not jobs:
@@ -157,6 +157,7 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
                             r, t, parse_timestamp(course.submitted / s / spec.name)))
                         # after the commit: a crash here leaves the DB graded; the next run restores the file
                         write_atomic(result_path(course.results, spec.name, student), text)
+                        write_autograded(course, spec, json.loads(text))
                         summary.events += len(changes)
                     if changes:
                         summary.changed[student] = changes
@@ -202,13 +203,26 @@ def _db_retry(fn):
             time.sleep(0.5 * 2 ** attempt)
 
 
-def _ensure_results_file(store, course, assignment: str, student: str) -> None:
+def _ensure_results_file(store, course, spec, student: str) -> None:
     from autograder.results import result_path, write_atomic
 
-    text = store.stored_result(assignment, student)
-    path = result_path(course.results, assignment, student)
+    text = store.stored_result(spec.name, student)
+    path = result_path(course.results, spec.name, student)
     if text is not None and (not path.is_file() or path.read_text(encoding="utf-8") != text):
         write_atomic(path, text)
+        write_autograded(course, spec, json.loads(text))
+
+
+def write_autograded(course, spec, result: dict) -> None:
+    """autograded/<student>/<assignment>/<nb>.ipynb for formgrader and nbgrader's feedback (no hidden tests)."""
+    import nbformat
+
+    from autograder.pipeline.notebook import autograded_notebook
+    from autograder.results import write_atomic
+
+    folder = course.autograded / result["student"] / spec.name
+    for name in spec.notebooks:
+        write_atomic(folder / f"{name}.ipynb", nbformat.writes(autograded_notebook(spec, name, result)))
 
 
 class _NoBar:

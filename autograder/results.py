@@ -49,6 +49,7 @@ class CellRecord:
     message: str
     outputs: list[dict] = field(default_factory=list)
     duration: float = 0.0  # runner-side seconds
+    origin: str = ""  # grade_id of the canonical cell it fills, or "extra" (the student's own cell)
 
 
 @dataclass

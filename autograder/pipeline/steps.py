@@ -32,6 +32,7 @@ class Context:
     rebuilt: dict[str, Rebuilt] = field(default_factory=dict)
     cell_jobs: dict[str, list[CellJob]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # cell key -> student source (for feedback)
+    origins: dict[str, str] = field(default_factory=dict)  # cell key -> canonical grade_id or "extra"
     seeds: dict[str, int] = field(default_factory=dict)  # test_id -> seed
     outcomes: dict[str, dict[str, CellOutcome]] = field(default_factory=dict)  # notebook -> key -> outcome
     tests: list[TestRecord] = field(default_factory=list)
@@ -83,6 +84,7 @@ class BuildCellJobs(Step):
                 if pc.kind == "code":
                     key = f"{name}:cell{n}"
                     ctx.sources[key] = pc.source
+                    ctx.origins[key] = pc.origin
                     cells.append(CellJob(key=key, source=pc.source, kind="student", timeout=job.options.cell_timeout))
                 else:
                     test = job.spec.test(name, pc.test_id)
@@ -157,7 +159,8 @@ class CollectCells(Step):
                 o = outcomes.get(cj.key)
                 ctx.cells.append(CellRecord(name, cj.key, ctx.sources.get(cj.key, ""),
                                             o.status if o else "not_run", o.message if o else "",
-                                            list(o.outputs) if o else [], round(o.duration, 4) if o else 0.0))
+                                            list(o.outputs) if o else [], round(o.duration, 4) if o else 0.0,
+                                            ctx.origins.get(cj.key, "")))
 
 
 DEFAULT_STEPS: tuple[type[Step], ...] = (ParseNotebooks, RebuildCells, BuildCellJobs, RunKernel, JudgeProbes,

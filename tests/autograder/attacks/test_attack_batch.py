@@ -9,8 +9,10 @@ fixed vocabulary (I10), and the batch itself survives (I1).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 from pathlib import Path
 
 import attack_cases
@@ -23,7 +25,7 @@ from autograder.model import STATUSES, SandboxUnavailable
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 CANARY_ENV_VALUE = "env-canary-5d1e0b"
-PASSIVE_OK = ("A01", "A02", "A03", "A04", "A06p", "A07", "A14", "A15")  # correct + attack = full marks
+PASSIVE_OK = ("A01", "A02", "A03", "A04", "A06p", "A07", "A12", "A13", "A14", "A15", "A17")  # correct + attack = full marks
 SABOTAGE = ("A06t", "A06r")  # hooks that break the student's own probes: no full-marks claim
 
 
@@ -48,6 +50,14 @@ def batch(tmp_path_factory):
         pytest.skip(f"sandbox unavailable: {exc}")
     Path(attack_cases.CANARY_FILE).unlink(missing_ok=True)
     tmp = tmp_path_factory.mktemp("attacks")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", listener.getsockname()[1]))
+    udp.setblocking(False)
+    attack_cases.LISTENER_PORT = listener.getsockname()[1]
     os.environ[attack_cases.CANARY_ENV] = CANARY_ENV_VALUE
     with course_env(tmp) as root:
         _plant_hidden_canary(root)
@@ -76,7 +86,18 @@ def batch(tmp_path_factory):
         from autograder.commands import feedback as feedback_cmd
 
         assert feedback_cmd(argparse.Namespace(assignment="fixture_hw", student=[])) == 0
-        yield {"summary": summary, "results": results, "course": course, "spec": spec, "root": root,
+        connections = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                listener.accept()
+                connections += 1
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                udp.recv(100)
+                connections += 1
+        listener.close()
+        udp.close()
+        yield {"connections": connections, "summary": summary, "results": results, "course": course, "spec": spec, "root": root,
                "grades": harness.db_grades(),
                "expected_wrong": {s: harness.expected_scores(s, "wrong") for s in results if s.endswith("_wrong")
                                   or s == "ctrl_bad"}}
@@ -180,6 +201,7 @@ def test_i7_no_canary_in_anything_the_student_sees(batch):
     texts = [p.read_text(errors="replace") for p in feedback.rglob("*.html")]
     texts += [json.dumps(r) for r in batch["results"].values()]
     assert len(texts) == 2 * len(batch["results"])
+    texts += [p.read_text(errors="replace") for p in Path(batch["course"].autograded).rglob("*.ipynb")]
     for text in texts:
         assert attack_cases.CANARY_HIDDEN not in text
         assert CANARY_ENV_VALUE not in text
@@ -200,3 +222,18 @@ def test_i2_i3_i10_one_grade_per_test_no_null_fixed_vocabulary(batch):
     assert all(r[3] is not None and not r[5] for r in rows)
     for r in batch["results"].values():
         assert all(t["status"] in STATUSES and t["message"] for t in r["tests"] if t["status"] != "passed")
+
+
+def test_a11_memory_bomb_is_zero_and_others_graded(batch):
+    t = by_test(batch, "A11_correct")
+    assert t["test_rms"]["score"] == 0 and t["test_rms"]["status"] in ("memory", "error", "kernel_died")
+    assert t["test_fit"]["score"] == 2 and t["test_dist"]["score"] == 1
+
+
+def test_a12_a13_a17_contained(batch):
+    outs = {case: json.dumps([c["outputs"] for c in batch["results"][f"{case}_correct"]["cells"]])
+            for case in ("A12", "A13", "A17")}
+    assert "capped after" in outs["A12"]
+    assert "wrote 10 GiB" not in outs["A13"] and "disk full" in outs["A13"]
+    assert "connected" not in outs["A17"] and "network blocked" in outs["A17"] and "dns worked" not in outs["A17"]
+    assert batch["connections"] == 0

@@ -223,3 +223,27 @@ def test_gpu_kernels_requested():
 
         out = slot.run_notebook([CellJob("g", "import torch; assert torch.cuda.is_available()", "student", 60)], 120)
     assert out[0].status == "ok"
+
+
+def test_nbgrader_generate_feedback_and_autograded_notebooks_have_no_hidden_tests(fixture_course):
+    """formgrader/nbgrader feedback read autograded/<student>/<a>/*.ipynb: written by us, hidden regions absent."""
+    import nbformat
+
+    course, spec = harness.load_course()
+    harness.submit(course, "bob", "wrong")
+    harness.grade()
+    folder = Path(course.autograded) / "bob" / "fixture_hw"
+    for name in spec.notebooks:
+        nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+        nbformat.validate(nb)
+        text = nbformat.writes(nb)
+        assert "BEGIN HIDDEN TESTS" not in text and "probe(" not in text
+        graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") in
+                  {t.test_id for t in spec.tests_for(name)}]
+        assert graded and all("points" in c.outputs[0]["text"] for c in graded)
+    env = dict(os.environ, PATH=f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}")
+    r = subprocess.run([str(REPO / ".venv/bin/nbgrader"), "generate_feedback", "fixture_hw", "--log-level=WARN"],
+                       cwd=fixture_course, env=env, capture_output=True, text=True, check=False, timeout=300)
+    assert r.returncode == 0, r.stderr
+    html = (Path(course.feedback) / "bob" / "fixture_hw" / "dist.html").read_text()
+    assert "compute_distances" in html and "BEGIN HIDDEN TESTS" not in html and "course_probe" not in html
