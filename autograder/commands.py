@@ -104,8 +104,19 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
         if not jobs:
             summary.seconds = time.monotonic() - start
             return summary
-        executor, close = make_executor(executor_url, workers)
+        executor, close = make_executor(executor_url, workers, options)
         try:
+            if isinstance(executor, InlineExecutor):
+                # the slot's kernel parent starts (its own process) while we import the comparators' torch
+                from autograder.pipeline import prewarm_inline, warm_worker
+
+                opener = prewarm_inline(options)
+                warm_worker(options, open_slot_now=False)
+                opener.join()
+            elif isinstance(executor, ProcessPoolExecutor):
+                # start every worker now: each opens its slot while the others do
+                for _ in range(getattr(executor, "_max_workers", 1)):
+                    executor.submit(time.sleep, 0)
             bar = _progress(len(jobs), progress)
             attempts = dict.fromkeys(jobs, 0)
             # a bounded number in flight: results are stored as they complete (an inline executor runs
@@ -145,7 +156,7 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
                                 queue[:0] = list(pending.values())
                                 pending = {}
                                 close()
-                                executor, close = make_executor(executor_url, workers)
+                                executor, close = make_executor(executor_url, workers, options)
                             continue
                         _infra(summary, attempts, retry_at, student, exc)
                         continue

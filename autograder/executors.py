@@ -35,13 +35,19 @@ class InlineExecutor(Executor):
         close_worker_slot()
 
 
-def _quiet_worker() -> None:
+def _init_worker(options) -> None:
     # Workers must not compete for the cores with torch's thread pools (the kernels are the work).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if options is not None:
+        from autograder.pipeline import warm_worker
+
+        warm_worker(options)
 
 
-def make_executor(url: str = "local", workers: int | None = None) -> tuple[Executor, Callable[[], None]]:
-    """(executor, close) for `url`; ValueError with one line for a bad URL."""
+def make_executor(url: str = "local", workers: int | None = None, options=None
+                  ) -> tuple[Executor, Callable[[], None]]:
+    """(executor, close) for `url`; ValueError with one line for a bad URL. With `options`, local workers
+    open their slot and import the comparators as soon as they start (the fixed costs overlap)."""
     if url in ("", "local"):
         n = workers or os.cpu_count() or 1
         if n == 1:
@@ -49,7 +55,7 @@ def make_executor(url: str = "local", workers: int | None = None) -> tuple[Execu
         else:
             # spawn, not fork: the parent has imported torch (comparators); forking it is unsafe
             ex = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                                     initializer=_quiet_worker)
+                                     initializer=_init_worker, initargs=(options,))
         return ex, lambda: ex.shutdown(wait=True, cancel_futures=True)
     if url.startswith(("dask://", "tcp://")):
         address = "tcp://" + url.split("://", 1)[1]
