@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-sandbox", action="store_true",
                    help="run kernels without the sandbox (written into every result)")
     p.add_argument("--gpu", action="store_true",
-                   help="give student kernels a GPU (also: 'gpu = true' in the notebooks' course metadata)")
+                   help='give student kernels a GPU (also: {"course": {"gpu": true}} in a source notebook\'s metadata)')
     p.add_argument("--dry-run", action="store_true",
                    help="grade, then list whose scores would change (old -> new); write nothing")
     p.add_argument("--force", action="store_true",

@@ -93,14 +93,21 @@ def prewarm_inline(options: Options) -> threading.Thread:
     def open_for_caller() -> None:
         from autograder.sandbox import open_slot
 
-        with contextlib.suppress(Exception):  # the first job opens (and reports) it otherwise
+        try:
             slot = open_slot(sandbox=options.sandbox, gpu=options.gpu)
+        except Exception:  # noqa: BLE001 - the first job opens (and reports) it otherwise
+            return
+        try:
             _start_kernel_parent(slot)
-            with _LOCK:
-                if ident in _SLOTS:
-                    slot.close()
-                    return
+        except Exception:  # noqa: BLE001 - a broken slot is not kept; the first job reports the cause
+            slot.close()
+            return
+        with _LOCK:
+            taken = ident in _SLOTS
+            if not taken:
                 _SLOTS[ident] = ((options.sandbox, options.gpu), slot)
+        if taken:
+            slot.close()
 
     t = threading.Thread(target=open_for_caller, name="slot-prewarm", daemon=True)
     t.start()
