@@ -167,8 +167,13 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
                         changes = _db_retry(lambda r=result, t=text, s=student: store.commit(
                             r, t, parse_timestamp(course.submitted / s / spec.name)))
                         # after the commit: a crash here leaves the DB graded; the next run restores the file
-                        write_atomic(result_path(course.results, spec.name, student), text)
-                        write_autograded(course, spec, json.loads(text))
+                        try:
+                            write_atomic(result_path(course.results, spec.name, student), text)
+                            write_autograded(course, spec, json.loads(text))
+                        except OSError as exc:  # e.g. a full disk: the grade is safe in the DB
+                            summary.infrastructure.append(
+                                f"{student}: graded and stored, but the results file was not written ({exc}); "
+                                "the next run writes it")
                         summary.events += len(changes)
                     if changes:
                         summary.changed[student] = changes

@@ -230,3 +230,26 @@ def test_sqlite_transactions_begin_immediate(fixture_course):
     assert order == ["a-commit", "b-began"]
     a.close()
     b.close()
+
+
+def test_f06_disk_full_on_results_volume(fixture_course, monkeypatch):
+    """ENOSPC writing the results file: reported, grade kept in the DB, the next run writes the file."""
+    import errno
+
+    import autograder.results
+
+    course, _spec = harness.load_course()
+    populate(1)
+    real = autograder.results.write_atomic
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(autograder.results, "write_atomic", full)
+    s = harness.grade(workers=1)
+    assert s.graded == 1 and any("No space left" in line for line in s.infrastructure)
+    assert {r[0] for r in harness.db_grades()} == {"s00"}
+    assert not Path(course.results, "fixture_hw", "s00.json").exists()
+    monkeypatch.setattr(autograder.results, "write_atomic", real)
+    s = harness.grade(workers=1)
+    assert s.graded == 0 and Path(course.results, "fixture_hw", "s00.json").is_file()
