@@ -104,6 +104,11 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
         if not jobs:
             summary.seconds = time.monotonic() - start
             return summary
+        if options.sandbox and executor_url in ("", "local"):
+            # more local workers than sandbox slots would only wait for a slot's lock
+            from autograder.sandbox.config import load as sandbox_config
+
+            workers = min(workers or os.cpu_count() or 1, sandbox_config().slots)
         executor, close = make_executor(executor_url, workers, options)
         try:
             if isinstance(executor, InlineExecutor):
@@ -143,7 +148,9 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
                     continue
                 done, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    student = pending.pop(fut)
+                    student = pending.pop(fut, None)
+                    if student is None:  # from a pool already replaced after a worker died
+                        continue
                     try:
                         result = fut.result()
                     except (InfrastructureError, OSError, MemoryError, EOFError) as exc:
