@@ -27,6 +27,7 @@ KERNEL_WARMUP = ("ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger
                  "matplotlib.pyplot",  # ~0.5 s per notebook that plots
                  "course_probe", "course_inputs")  # the probe helpers (kernel_side, on PYTHONPATH)
 
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -84,12 +85,22 @@ def _reseed() -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
+def _die_with_parent() -> None:
+    """Without a sandbox nothing else ends us when the runner is killed (kill -9): the kernel would
+    outlive it as an orphan holding a torch import's worth of memory. The flag is not inherited by fork."""
+    parent = os.getppid()
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the flag was set
+        os._exit(0)
+
+
 def _child(go_fd: int, conn: str) -> None:
     """Runs in the forked child; never returns."""
     err = -1
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _die_with_parent()
         # The control pipe must not be reachable from student code (it could forge events).
         err = os.dup(2)  # the parent's log, for start-up failures only; closed before student code
         null = os.open("/dev/null", os.O_RDWR)
@@ -129,6 +140,7 @@ def main(argv: list[str]) -> int:
         _prctl(PR_SET_DUMPABLE, 0)
         _drop_editable_finders()
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _die_with_parent()
     for name in preload:
         __import__(name)
     if "ipykernel.kernelapp" in preload:
