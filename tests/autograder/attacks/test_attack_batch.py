@@ -18,7 +18,7 @@ from pathlib import Path
 import attack_cases
 import harness
 import pytest
-from conftest import course_env
+from fixture_course import course_env
 
 from autograder.model import STATUSES, SandboxUnavailable
 

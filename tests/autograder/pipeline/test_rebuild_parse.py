@@ -6,7 +6,7 @@ import json
 
 import attack_cases
 import pytest
-from conftest import FIXTURE_COURSE
+from fixture_course import FIXTURE_COURSE
 
 from autograder.pipeline.parse import InvalidNotebook, parse_notebook
 from autograder.pipeline.rebuild import rebuild

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import harness
 import pytest
-from conftest import course_env
+from fixture_course import course_env
 
 from autograder.results import without_volatile
 
