@@ -10,11 +10,11 @@ PYTEST_ARGS ?=
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install-system-deps
+$(STAMP): pyproject.toml requirements.lock scripts/install-system-deps
 	scripts/install-system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/course sandbox setup; \
 	else echo "not root: skipping 'course sandbox setup' (sandboxed grading needs it once, as root)"; fi
 	touch $(STAMP)
