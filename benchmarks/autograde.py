@@ -97,7 +97,7 @@ def overhead(data: Path) -> tuple[float, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=8)
+    ap.add_argument("--n", type=int, default=24, help="notebooks graded by each side (default 24)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--no-sandbox", action="store_true")
     args = ap.parse_args()
