@@ -159,6 +159,14 @@ def main(argv: list[str]) -> int:
     me = os.getpid()
     kernels: set[int] = set()
     waiting: dict[int, int] = {}
+
+    def kernel_ended(pid: int, code: int | None, sig: int | None) -> None:
+        kernels.discard(pid)
+        fd = waiting.pop(pid, None)  # a child that never got its "go"
+        if fd is not None:
+            os.close(fd)
+        _send({"ev": "exit", "pid": pid, "code": code, "signal": None if sig is None else int(sig)})
+
     _send({"ev": "ready", "pid": me})
     buf = b""
     while True:
@@ -173,13 +181,8 @@ def main(argv: list[str]) -> int:
             if pid == 0:
                 break
             if pid in kernels:
-                kernels.discard(pid)
-                fd = waiting.pop(pid, None)
-                if fd is not None:
-                    os.close(fd)
-                _send({"ev": "exit", "pid": pid,
-                       "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-                       "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None})
+                kernel_ended(pid, os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+                             os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)
         if 0 not in ready:
             continue
         chunk = os.read(0, 65536)
@@ -221,11 +224,7 @@ def main(argv: list[str]) -> int:
                         except ChildProcessError:
                             pass
                         if pid in kernels:
-                            kernels.discard(pid)
-                            fd = waiting.pop(pid, None)
-                            if fd is not None:
-                                os.close(fd)
-                            _send({"ev": "exit", "pid": pid, "code": None, "signal": 9})
+                            kernel_ended(pid, None, signal.SIGKILL)
                 _send({"ev": "killed"})
 
 
