@@ -10,7 +10,8 @@ c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
 ROOT = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("COURSE_DATA_DIR", ROOT / ".course-data")).resolve()
-DATA.mkdir(parents=True, exist_ok=True)  # SQLite cannot create gradebook.db in a missing folder
+if not globals().get("COURSE_CONFIG_READ_ONLY"):  # the `course` commands read this file and write nothing
+    DATA.mkdir(parents=True, exist_ok=True)  # nbgrader: SQLite cannot create gradebook.db in a missing folder
 
 c.CourseDirectory.course_id = "dl-course"
 c.CourseDirectory.root = str(ROOT)

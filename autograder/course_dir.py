@@ -57,7 +57,8 @@ def load(root: Path | None = None) -> CourseDir:
 
     root = find_root(root)
     config = Config()
-    runpy.run_path(str(root / CONFIG_NAME), init_globals={"get_config": lambda: config})
+    runpy.run_path(str(root / CONFIG_NAME),
+                   init_globals={"get_config": lambda: config, "COURSE_CONFIG_READ_ONLY": True})
     cd, ex = config.CourseDirectory, config.Exchange
     base = Path(cd.get("root", root))
 
