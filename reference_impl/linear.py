@@ -8,6 +8,7 @@ Losses are returned as 0-d tensors (`float(loss)` gives the number), gradients a
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import torch
@@ -80,7 +81,7 @@ def softmax_loss(W: Any, X: Any, y: Any, reg: float, *, device: Any = None,
     return loss, dW
 
 
-class LinearClassifier:
+class LinearClassifier(ABC):
     """Shared SGD training and prediction; subclasses define `loss`.
 
     `W` stays None until the first `train`, which initialises it lazily to 0.001·randn(D, C) from the
@@ -92,8 +93,9 @@ class LinearClassifier:
         self.dtype = check_dtype(dtype)
         self.W: torch.Tensor | None = None
 
+    @abstractmethod
     def loss(self, X_batch: Any, y_batch: Any, reg: float) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError("use LinearSVM or Softmax")
+        """(loss, dW) of a minibatch: LinearSVM and Softmax define it."""
 
     def train(self, X: Any, y: Any, learning_rate: float = 1e-3, reg: float = 1e-5, num_iters: int = 100,
               batch_size: int = 200, seed: int = 0) -> list[float]:

@@ -8,6 +8,7 @@ JudgeProbes runs the comparators here, in the trusted process, on the plain-data
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,9 +41,11 @@ class Context:
     notes: list[str] = field(default_factory=list)
 
 
-class Step:
-    def __call__(self, ctx: Context) -> None:
-        raise NotImplementedError
+class Step(ABC):
+    """One job of the pipeline: reads and extends the Context."""
+
+    @abstractmethod
+    def __call__(self, ctx: Context) -> None: ...
 
 
 class ParseNotebooks(Step):
