@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
+
+from exchange_student import nbgrader_submit
 
 COURSE_ID = "dl-course"
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,28 +35,4 @@ def release(exchange: Path, assignment: str) -> None:
 
 def submit(exchange: Path, home: Path, student: str, assignment: str, text: str) -> Path:
     """`nbgrader submit` as that student (the ExchangeSubmit API); returns the new inbound folder."""
-    from nbgrader.auth import Authenticator
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.exchange.default.submit import ExchangeSubmit
-    from traitlets.config import Config
-
-    work = home / student / assignment
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "knn.ipynb").write_text(notebook(text))
-    inbound = exchange / COURSE_ID / "inbound"
-    before = set(inbound.iterdir())
-    c = Config()
-    c.Exchange.root = str(exchange)
-    c.Exchange.cache = str(home / student / ".cache")
-    c.Exchange.assignment_dir = str(home / student)
-    c.CourseDirectory.course_id = COURSE_ID
-    c.CourseDirectory.assignment_id = assignment
-    c.CourseDirectory.student_id = student
-    old = os.getcwd()
-    os.chdir(home / student)
-    try:
-        ExchangeSubmit(coursedir=CourseDirectory(config=c), authenticator=Authenticator(config=c), config=c).start()
-    finally:
-        os.chdir(old)
-    (new,) = set(inbound.iterdir()) - before
-    return new
+    return nbgrader_submit(exchange, home, COURSE_ID, student, assignment, {"knn.ipynb": notebook(text).encode()})

@@ -11,35 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from exchange_student import nbgrader_submit
 
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "assignment2"
 NOTEBOOK = "polyfit.ipynb"
-
-
-def submit(exchange: Path, home: Path, student: str, notebook: Path) -> None:
-    """`nbgrader submit` as that student, through nbgrader's own ExchangeSubmit."""
-    from nbgrader.auth import Authenticator
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.exchange.default.submit import ExchangeSubmit
-    from traitlets.config import Config
-
-    work = home / student / ASSIGNMENT
-    work.mkdir(parents=True)
-    shutil.copy(notebook, work / NOTEBOOK)
-    c = Config()
-    c.Exchange.root = str(exchange)
-    c.Exchange.cache = str(home / student / ".cache")
-    c.Exchange.assignment_dir = str(home / student)
-    c.CourseDirectory.course_id = "dl-course"
-    c.CourseDirectory.assignment_id = ASSIGNMENT
-    c.CourseDirectory.student_id = student
-    old = os.getcwd()
-    os.chdir(home / student)
-    try:
-        ExchangeSubmit(coursedir=CourseDirectory(config=c), authenticator=Authenticator(config=c), config=c).start()
-    finally:
-        os.chdir(old)
 
 
 def _sandbox_flag() -> list[str]:
@@ -81,7 +57,7 @@ def test_assignment_from_release_to_final_grades(tmp_path: Path):
     exchange = data / "exchange"
     homes = tmp_path / "home"
     for student, nb in (("alice", root / "source" / ASSIGNMENT / NOTEBOOK), ("bob", released)):
-        submit(exchange, homes, student, nb)
+        nbgrader_submit(exchange, homes, "dl-course", student, ASSIGNMENT, {NOTEBOOK: nb.read_bytes()})
 
     run(*course, "collect", ASSIGNMENT, "--no-check-owner")
     for student in ("alice", "bob"):
