@@ -10,12 +10,10 @@ import argparse
 import importlib
 import sys
 
+from course_errors import UserError
+
 # Packages that contribute subcommands, in the order `--help` lists them.
 COMMAND_MODULES = ("course_demo", "autograder.sandbox.cli", "autograder.cli", "gradebook.cli")
-
-
-class CourseError(Exception):
-    """A user-facing error: printed as one line, exit status 2, nothing changed."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,13 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         print("course: interrupted; work already committed is kept, run the command again to resume",
               file=sys.stderr)
         return 130
-    except Exception as exc:  # one clear line for the errors we raise on bad input
-        if isinstance(exc, (CourseError, ValueError, FileNotFoundError, PermissionError)) or getattr(
-            exc, "user_facing", False
-        ):
-            print(f"course {args.command}: error: {exc}", file=sys.stderr)
-            return 2
-        raise
+    except UserError as exc:  # bad input: one line; anything else is a bug and keeps its traceback
+        print(f"course {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

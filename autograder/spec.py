@@ -30,6 +30,7 @@ from typing import Any
 import nbformat
 
 from autograder.model import ProbeSpec, TestSpec
+from course_errors import UserError
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -39,10 +40,8 @@ PROBE_FUNCTION = "probe"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class SpecError(ValueError):
+class SpecError(UserError, ValueError):
     """An authoring error in a source notebook; the message names the notebook, the cell and the fix."""
-
-    user_facing = True
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from course_errors import UserError
 
-class PolicyError(ValueError):
+
+class PolicyError(UserError, ValueError):
     """A bad course.toml: one line, file + line + key + what to do."""
-
-    user_facing = True
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])")

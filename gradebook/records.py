@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from course_errors import UserError
 from gradebook.policy import Policy, parse_duration
 
 
-class RecordError(ValueError):
+class RecordError(UserError, ValueError):
     """A bad CSV row: file, line, field, and how to fix it."""
-
-    user_facing = True
 
 
 # kind -> (key columns, value columns, required value columns)
