@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from course_errors import UserError
@@ -36,6 +37,8 @@ def _resolve(handler: str):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # What the instructor's commands write is private unless its code sets a mode (exchange, feedback).
+    umask = os.umask(0o077)
     try:
         return int(_resolve(args.handler)(args) or 0)
     except KeyboardInterrupt:
@@ -45,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:  # bad input: one line; anything else is a bug and keeps its traceback
         print(f"course {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        os.umask(umask)
 
 
 if __name__ == "__main__":

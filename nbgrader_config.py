@@ -10,8 +10,6 @@ c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
 ROOT = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("COURSE_DATA_DIR", ROOT / ".course-data")).resolve()
-if not globals().get("COURSE_CONFIG_READ_ONLY"):  # the `course` commands read this file and write nothing
-    DATA.mkdir(parents=True, exist_ok=True)  # nbgrader: SQLite cannot create gradebook.db in a missing folder
 
 c.CourseDirectory.course_id = "dl-course"
 c.CourseDirectory.root = str(ROOT)
@@ -24,6 +22,15 @@ c.CourseDirectory.feedback_directory = str(DATA / "feedback")
 c.CourseDirectory.db_url = os.environ.get("COURSE_DB_URL", f"sqlite:///{DATA / 'gradebook.db'}")
 c.Exchange.root = os.environ.get("COURSE_EXCHANGE", str(DATA / "exchange"))
 c.Exchange.timezone = "UTC"
+
+if not globals().get("COURSE_CONFIG_READ_ONLY"):  # the `course` commands read this file and write nothing
+    # nbgrader runs as the instructor: what it writes is private unless a mode is set explicitly
+    # (the exchange gets nbgrader's own modes). SQLite cannot create gradebook.db in a missing folder.
+    from autograder.course_dir import prepare_paths
+
+    os.umask(0o077)
+    prepare_paths(DATA, Path(c.Exchange.root), c.CourseDirectory.course_id,
+                  (DATA / "submitted", DATA / "autograded", DATA / "results", DATA / "gradebook"), DATA / "feedback")
 
 # Release: strip solutions and hidden tests; visible asserts stay for Validate.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -78,3 +78,76 @@ def load(root: Path | None = None) -> CourseDir:
         data=data,
         db_url=cd.get("db_url", f"sqlite:///{data / 'gradebook.db'}"),
     )
+
+
+# -- who may read what on the course server -------------------------------------------------------------
+# Instructor-side state is readable by the instructor only; students reach the exchange (nbgrader's
+# layout) and their own feedback, and can list neither the data directory nor another student's folder.
+DATA_MODE = 0o711  # traversable (the exchange and feedback may live inside), not listable
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+EXCHANGE_ROOT_MODE = 0o1777  # nbgrader resets the low bits to 0777; sticky: no one removes another's entry
+EXCHANGE_COURSE_MODE = OUTBOUND_MODE = 0o755  # released assignments: readable by every student
+PUBLIC_DIR, PUBLIC_FILE = 0o755, 0o644
+INBOUND_MODE = 0o3733  # nbgrader's 2733 (write and traverse, never list; setgid) plus sticky
+EXCHANGE_FEEDBACK_MODE = 0o711  # nbgrader's release_feedback: unguessable names, not listable
+FEEDBACK_ROOT_MODE = 0o711
+STUDENT_DIR, STUDENT_FILE = 0o750, 0o640  # feedback: group = the student's own private group
+
+
+def make_dir(path: Path, mode: int, gid: int = -1) -> None:
+    """Create `path` (parents must exist) with exactly `mode` and group `gid`; an existing one is left alone."""
+    try:
+        os.mkdir(path, 0o700)  # private until its final group and mode are set
+    except FileExistsError:
+        return
+    if gid != -1:
+        os.chown(path, -1, gid)
+    os.chmod(path, mode)  # mkdir drops the special bits and applies the umask
+
+
+def prepare_paths(data: Path, exchange: Path, course_id: str, private: tuple[Path, ...], feedback: Path) -> None:
+    """Create the missing directories of the data dir and the exchange with their modes."""
+    Path(data).parent.mkdir(parents=True, exist_ok=True)
+    make_dir(Path(data), DATA_MODE)
+    for folder in private:
+        make_dir(Path(folder), PRIVATE_DIR)
+    make_dir(Path(feedback), FEEDBACK_ROOT_MODE)
+    exchange = Path(exchange)
+    exchange.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(exchange, EXCHANGE_ROOT_MODE)
+    make_dir(exchange / course_id, EXCHANGE_COURSE_MODE)
+    make_dir(exchange / course_id / "inbound", INBOUND_MODE)
+    make_dir(exchange / course_id / "outbound", OUTBOUND_MODE)
+
+
+def private_paths(course: CourseDir) -> tuple[Path, ...]:
+    return (course.submitted, course.autograded, course.results, course.data / "gradebook")
+
+
+def prepare(course: CourseDir) -> None:
+    prepare_paths(course.data, course.exchange, course.course_id, private_paths(course), course.feedback)
+
+
+def student_group(student: str) -> int | None:
+    """gid of the student's own group (named like the account, nobody else in it), or None."""
+    import grp
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(student)
+        group = grp.getgrgid(entry.pw_gid)
+    except KeyError:
+        return None
+    if group.gr_name != student or set(group.gr_mem) - {student}:
+        return None
+    if any(p.pw_gid == entry.pw_gid and p.pw_name != student for p in pwd.getpwall()):
+        return None
+    return entry.pw_gid
+
+
+def feedback_group(student: str) -> int | None:
+    """The group that lets `student` read their feedback, if this process may hand files to it."""
+    gid = student_group(student)
+    if gid is None or (os.geteuid() != 0 and gid not in os.getgroups()):
+        return None
+    return gid

@@ -6,6 +6,7 @@ module (probe cells are not in the result's `cells`). Everything is HTML-escaped
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import jinja2
@@ -66,7 +67,29 @@ def render(result: dict) -> str:
 
 
 def write_feedback(course, result: dict) -> Path:
-    """<feedback>/<student>/<assignment>/feedback.html (nbgrader's feedback folder layout)."""
-    path = Path(course.feedback) / result["student"] / result["assignment"] / "feedback.html"
-    write_atomic(path, render(result))
+    """<feedback>/<student>/<assignment>/feedback.html (nbgrader's feedback folder layout).
+
+    Readable by its student alone: the folders and the file belong to the instructor and to the student's
+    own group (0750/0640); without such a group (no account, or not root) they stay instructor-only."""
+    from autograder.course_dir import (
+        PRIVATE_DIR,
+        PRIVATE_FILE,
+        STUDENT_DIR,
+        STUDENT_FILE,
+        feedback_group,
+        make_dir,
+        prepare,
+    )
+
+    prepare(course)
+    gid = feedback_group(result["student"])
+    dir_mode, file_mode = (PRIVATE_DIR, PRIVATE_FILE) if gid is None else (STUDENT_DIR, STUDENT_FILE)
+    folder = Path(course.feedback) / result["student"] / result["assignment"]
+    make_dir(folder.parent, dir_mode, -1 if gid is None else gid)
+    make_dir(folder, dir_mode, -1 if gid is None else gid)
+    path = folder / "feedback.html"
+    write_atomic(path, render(result))  # a fresh 0600 file, renamed into place
+    if gid is not None:
+        os.chown(path, -1, gid)
+    os.chmod(path, file_mode)
     return path
