@@ -18,6 +18,7 @@ STATUSES = (
     "kernel_died",
     "wrong_type",
     "no_result",
+    "rejected",
     "tampered_restored",
     "invalid_notebook",
     "infrastructure",
@@ -82,19 +83,3 @@ class Verdict:
     fraction: float  # 0.0 .. 1.0 of the probe's share of the points
     status: str  # one of STATUSES
     message: str  # short, for the student; never hidden-test source or expected values beyond a hint
-
-
-@dataclass
-class TestResult:
-    test_id: str
-    notebook: str
-    score: float
-    max_score: float
-    status: str  # one of STATUSES
-    message: str
-    duration: float
-    seed: int
-    suite_hash: str
-
-    def to_json(self) -> dict:
-        return dict(self.__dict__)

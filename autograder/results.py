@@ -83,15 +83,6 @@ class SubmissionResult:
         data["no_sandbox"] = not self.sandbox
         return data
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SubmissionResult:
-        data = dict(data)
-        for k in ("score", "max_score", "no_sandbox"):
-            data.pop(k, None)
-        data["tests"] = [TestRecord(**t) for t in data.get("tests", [])]
-        data["cells"] = [CellRecord(**c) for c in data.get("cells", [])]
-        return cls(**data)
-
     def scores(self) -> dict[tuple[str, str], float]:
         return {(t.notebook, t.test_id): t.score for t in self.tests}
 

@@ -7,13 +7,13 @@
   course_graded_submission  (assignment, student) -> key (submission hash, suite hash, seed) + result JSON;
                             an unchanged key means "already graded": a re-run writes nothing;
   course_grade_event        append-only: one row per changed auto score (old -> new, source, key, time).
-- SQLite: every transaction starts with BEGIN IMMEDIATE (security.md §0.10: deferred transactions fail with
-  "database is locked" under contention; immediate ones wait for the lock). PostgreSQL through the same URL.
+- SQLite: every transaction starts with BEGIN IMMEDIATE (deferred transactions fail with "database is locked"
+  when two writers upgrade their read locks; immediate ones wait for the lock, up to the busy timeout).
+  PostgreSQL through the same URL.
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from autograder.results import SubmissionResult
+from course_errors import UserError
 
 meta = MetaData()
 
@@ -69,10 +70,8 @@ grade_event = Table(
 )
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(UserError):
     """The gradebook cannot be written (read-only, gone, full): stop cleanly, resume later."""
-
-    user_facing = True
 
 
 @dataclass(frozen=True)
@@ -120,6 +119,8 @@ class Store:
         if create:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                # instructor only (students, e-mails, hidden-test source); SQLite's journals copy this mode
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
             from nbgrader.api import Gradebook
 
             _alembic_on_path()
@@ -310,7 +311,3 @@ def parse_timestamp(folder: Path) -> dt.datetime | None:
         return parse_utc(path.read_text(encoding="utf-8", errors="replace")[:100].strip()).replace(tzinfo=None)
     except Exception:  # noqa: BLE001 - a garbled timestamp is no reason to skip grading
         return None
-
-
-def load_json(text: str | None) -> dict | None:
-    return json.loads(text) if text else None

@@ -4,8 +4,8 @@
     result = grade_submission(job, slot_factory)   # explicit slot
     result = run_job(job)                           # worker entry point: this process's cached slot
 
-`run_job` is what the executors ship to workers (local processes or Dask): each worker process opens ONE
-slot lazily and keeps it in a module-level variable for all its jobs.
+`run_job` is what autograder.executors ships to the Dask workers (in this process, local processes or remote
+machines): each worker thread opens ONE slot lazily and keeps it in a module-level table for all its jobs.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def grade_submission(job: GradingJob, slot_factory: Callable[[], Any], steps=DEF
     )
 
 
-# One slot per worker thread (a process-pool worker has one thread; a Dask worker may have several).
+# One slot per worker thread (a Dask worker runs its jobs on its own thread(s); one thread each, locally).
 _SLOTS: dict[int, tuple[tuple, Any]] = {}
 _LOCK = threading.Lock()
 
@@ -66,17 +66,13 @@ def _worker_slot(options: Options) -> Any:
     return held[1]
 
 
-def warm_worker(options: Options, open_slot_now: bool = True) -> None:
-    """Pay the fixed costs before the first job: import the comparators' torch, open this thread's slot.
-
-    Used as the process-pool initializer (the slot's kernel parent imports in its own process, so both
-    imports overlap) and, for the inline executor, in a helper thread while the parent does other work.
-    """
+def warm_worker(options: Options) -> None:
+    """Pay a worker thread's fixed costs before its first job: its slot's kernel parent starts (in a helper
+    thread; the parent imports in its own process) while this thread imports the comparators' torch."""
+    opener = _open_in_background(options)
     with contextlib.suppress(Exception):  # a failure here shows up, classified, in the first job
         from reference_impl import knn, linear, polyfit  # noqa: F401
-    if open_slot_now:
-        with contextlib.suppress(Exception):
-            _start_kernel_parent(_worker_slot(options))
+    opener.join()
 
 
 def _start_kernel_parent(slot: Any) -> None:
@@ -86,13 +82,17 @@ def _start_kernel_parent(slot: Any) -> None:
     slot.run_notebook([CellJob(key="warm-up", source="pass", kind="student", timeout=30.0)], budget=60.0)
 
 
-def prewarm_inline(options: Options) -> threading.Thread:
-    """Open the calling thread's slot from a helper thread (kernel parent start-up overlaps our imports)."""
+def _open_in_background(options: Options) -> threading.Thread:
+    """Open the calling thread's slot from a helper thread (kept only if the caller has none by then)."""
     ident = threading.get_ident()
+    key = (options.sandbox, options.gpu)
 
     def open_for_caller() -> None:
         from autograder.sandbox import open_slot
 
+        with _LOCK:
+            if _SLOTS.get(ident, (None,))[0] == key:
+                return
         try:
             slot = open_slot(sandbox=options.sandbox, gpu=options.gpu)
         except Exception:  # noqa: BLE001 - the first job opens (and reports) it otherwise
@@ -105,7 +105,7 @@ def prewarm_inline(options: Options) -> threading.Thread:
         with _LOCK:
             taken = ident in _SLOTS
             if not taken:
-                _SLOTS[ident] = ((options.sandbox, options.gpu), slot)
+                _SLOTS[ident] = (key, slot)
         if taken:
             slot.close()
 
@@ -137,6 +137,9 @@ def run_job(job: GradingJob) -> SubmissionResult:
 def job_for(course, spec, student: str, base_seed: int, options: Options) -> GradingJob:
     """The job of one collected submission: submitted/<student>/<assignment>/<notebook>.ipynb."""
     folder = course.submitted / student / spec.name
+    from autograder import grading_key
+
     files = read_submission(folder, sorted(spec.notebooks))
     return GradingJob(assignment=spec.name, student=student, files=files, spec=spec, base_seed=base_seed,
-                      options=options, submission_hash=submission_hash(files))
+                      options=options, submission_hash=submission_hash(files),
+                      seed_key=grading_key.load_or_create(course.data))

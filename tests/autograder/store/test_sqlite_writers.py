@@ -1,5 +1,5 @@
-"""Eight processes writing through the store at once: zero "database is locked" errors (security.md §0.10:
-deferred transactions fail under this load, BEGIN IMMEDIATE does not)."""
+"""Eight processes writing through the store at once: zero "database is locked" errors (deferred transactions
+fail under this load when two readers both try to upgrade to writers; BEGIN IMMEDIATE ones wait)."""
 from __future__ import annotations
 
 import subprocess
