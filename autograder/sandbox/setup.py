@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.model import SandboxUnavailable
-from autograder.sandbox import cgroups
+from autograder.sandbox import cgroups, reach
 from autograder.sandbox.bwrap import VENV, system_binds
 from autograder.sandbox.config import Config, load, slot_user
 
 FIX = "run `make` or `course sandbox setup` as root"
-TOOLS = ("setpriv", "prlimit", "nsenter", "ipcrm")
+TOOLS = ("setpriv", "prlimit", "nsenter", "ipcrm", "unshare", "mount")
 
 
 @dataclass
@@ -78,13 +78,9 @@ def checks(cfg: Config | None = None) -> list[Check]:
     add("slot users", slots >= 1, f"{slots} users {slot_user(0)}..." if slots else f"no user {slot_user(0)}")
     cg = cgroups.available()
     add("cgroups", cg is None, cg or ("v2" if cgroups.is_v2() else "v1 memory, pids, freezer"))
-    python_ok = cfg.python.exists()
-    blocked = unreachable(cfg.python) if python_ok else cfg.python
-    add("venv reachable", blocked is None,
-        f"{cfg.python}" if blocked is None else f"{blocked} is not traversable by other users (chmod o+x)")
-    zblocked = unreachable(cfg.zygote_file)
-    add("zygote reachable", zblocked is None,
-        f"{cfg.zygote_file}" if zblocked is None else f"{zblocked} is not traversable by other users")
+    add("venv", cfg.python.exists(), f"{cfg.python}" if cfg.python.exists() else f"{cfg.python} missing")
+    absent = reach.missing(cfg)  # the venv and helpers are bound there, never reached through their parents
+    add("mount points", not absent, str(reach.base(cfg)) if not absent else "missing: " + ", ".join(map(str, absent)))
     add(f"dir {cfg.state_dir}", cfg.state_dir.is_dir(), "present" if cfg.state_dir.is_dir() else "missing")
     return out
 
@@ -105,8 +101,10 @@ def smoke_test(cfg: Config) -> str | None:
             "--bounding-set=-all", "--", cfg.bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
             "--die-with-parent"]
     system_binds(argv)
-    argv += ["--proc", "/proc", "--ro-bind", str(cfg.venv), VENV, "--ro-bind", str(cfg.zygote_file),
+    venv, _, zygote = reach.points(cfg)
+    argv += ["--proc", "/proc", "--ro-bind", str(venv), VENV, "--ro-bind", str(zygote),
              "/z.py", f"{VENV}/bin/python", "-S", "-c", "import sys; sys.exit(0 if open('/z.py').read(1) else 1)"]
+    argv = reach.wrap(argv, cfg)
     try:
         res = subprocess.run(argv, check=False, capture_output=True, timeout=30,
                              env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
@@ -162,15 +160,9 @@ def run_setup(cfg: Config | None = None, slots: int | None = None, log=print) ->
             os.chmod(d, mode)
             log(f"chmod {mode:o} {d}")
             changed += 1
-    for target in (cfg.python, cfg.zygote_file, cfg.kernel_side):
-        for p in _ancestors(target):
-            if not p.exists() or not p.is_dir():
-                continue
-            mode = p.stat().st_mode
-            if not mode & stat.S_IXOTH:
-                os.chmod(p, stat.S_IMODE(mode) | stat.S_IXOTH)
-                log(f"chmod o+x {p}")
-                changed += 1
+    for point in reach.ensure(cfg):  # no o+x on the folders above the checkout: see sandbox/reach.py
+        log(f"created {point}")
+        changed += 1
     for target in (cfg.zygote_file, *(cfg.kernel_side.rglob("*") if cfg.kernel_side.is_dir() else ())):
         mode = target.stat().st_mode
         want = stat.S_IROTH | (stat.S_IXOTH if target.is_dir() else 0)
