@@ -14,7 +14,7 @@ import sys
 from course_errors import UserError
 
 # Packages that contribute subcommands, in the order `--help` lists them.
-COMMAND_MODULES = ("course_demo", "autograder.sandbox.cli", "autograder.cli", "gradebook.cli")
+COMMAND_MODULES = ("course_demo", "autograder.sandbox.cli", "autograder.cli", "gradebook.cli", "similarity.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,163 @@
+"""Code -> normalised tokens, each with the source line it came from. Pure, stdlib only (runs in workers).
+
+What a copier can change without changing the program is normalised away:
+- comments, blank lines, whitespace, line breaks inside brackets, docstrings: dropped (Python's tokenize);
+- identifiers the student names (variables, parameters, helper functions, `self.` attributes): one placeholder;
+  builtins, keywords, library attributes (`np.argsort`, `.sum`) stay, since they carry the method;
+  module aliases (`import numpy as xp`) become the module's name;
+- string literals: one placeholder; numbers stay;
+- accumulating loops and the equivalent comprehensions: one form (similarity.canon).
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import io
+import keyword
+import re
+import tokenize
+
+ID, STR = "$", "'"
+_BUILTINS = frozenset(dir(builtins))
+_MAGIC = re.compile(r"^\s*(%|!|\?)|\?\s*$")
+_SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
+_STRUCT = {tokenize.NEWLINE: ";", tokenize.INDENT: "{", tokenize.DEDENT: "}"}
+_FSTRING = (getattr(tokenize, "FSTRING_START", -1), getattr(tokenize, "FSTRING_END", -1))
+DEFAULT_ALIASES = {"np": "numpy", "torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional", "math": "math"}
+
+Token = tuple[str, int]  # (normalised text, 1-based line in the original cell)
+
+
+def strip_magics(source: str) -> str:
+    """IPython magics and shell escapes become blank lines (line numbers stay)."""
+    return "\n".join("" if _MAGIC.search(line) else line for line in source.splitlines())
+
+
+def aliases(sources: list[str]) -> dict[str, str]:
+    """Module aliases bound by import statements in these cells (alias -> dotted module name)."""
+    found = dict(DEFAULT_ALIASES)
+    for src in sources:
+        if "import" not in src:
+            continue
+        try:
+            tree = ast.parse(strip_magics(src))
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    found[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                for a in node.names:
+                    found[a.asname or a.name] = f"{node.module}.{a.name}"
+    return found
+
+
+def _names(tree: ast.AST) -> tuple[set[str], set[str]]:
+    """(names the code binds itself, keyword-argument names). A local `sum = ...` is the student's variable,
+    not the builtin; `axis` in `np.sum(x, axis=1)` is a library's parameter, which a copier cannot rename."""
+    bound: set[str] = set()
+    keywords: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.keyword):
+            if node.arg:
+                keywords.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+    return bound, keywords - bound
+
+
+def _statements(tree: ast.AST):
+    """Statements in a fixed order (blocks only, expressions are not entered)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(node, name, None)
+            if isinstance(block, list):
+                stack.extend(reversed(block))
+        if isinstance(node, (ast.stmt, ast.excepthandler)):
+            yield node
+
+
+def _line_map(original: ast.Module, text: str) -> dict[int, int]:
+    """Line of the unparsed `text` -> line of the statement it came from in the original cell."""
+    try:
+        again = ast.parse(text)
+    except SyntaxError:
+        return {}
+    mapping: dict[int, int] = {}
+    for old, new in zip(_statements(original), _statements(again)):
+        if type(old) is not type(new):
+            return {}
+        body = getattr(new, "body", None)
+        last = body[0].lineno - 1 if isinstance(body, list) and body else new.end_lineno or new.lineno
+        for line in range(new.lineno, last + 1):
+            mapping[line] = old.lineno
+    return mapping
+
+
+def _tokens(text: str, line_of, bound: set[str], alias: dict[str, str], keep: set[str]) -> list[Token]:
+    out: list[Token] = []
+    prev, prev2 = "", ""
+    depth = 0
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type in _SKIP:
+                continue
+            line = line_of(tok.start[0])
+            if tok.type == _FSTRING[0]:
+                depth += 1
+                if depth == 1:
+                    out.append((STR, line))
+                continue
+            if depth:
+                depth -= tok.type == _FSTRING[1]
+                continue
+            if tok.type in _STRUCT:
+                norm = _STRUCT[tok.type]
+            elif tok.type == tokenize.STRING:
+                norm = STR
+            elif tok.type == tokenize.NAME:
+                norm = _name(tok.string, prev, prev2, bound, alias, keep)
+            else:
+                norm = tok.string
+            out.append((norm, line))
+            prev2, prev = prev, tok.string
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass  # an unfinished cell: keep the tokens read so far
+    return out
+
+
+def _name(name: str, prev: str, prev2: str, bound: set[str], alias: dict[str, str], keep: set[str]) -> str:
+    if keyword.iskeyword(name):
+        return name
+    if prev == ".":
+        return ID if prev2 in ("self", "cls") else name  # attributes the student invents vs. library API
+    if name in bound:
+        return ID
+    if name in alias:
+        return alias[name]
+    return name if name in _BUILTINS or name in keep else ID
+
+
+def normalise(source: str, alias: dict[str, str] | None = None) -> list[Token]:
+    """Normalised tokens of one cell. Code that does not parse is still tokenised, without the rewrite."""
+    from similarity.canon import canonical
+
+    alias = DEFAULT_ALIASES if alias is None else alias
+    clean = strip_magics(source)
+    try:
+        tree = ast.parse(clean)
+    except (SyntaxError, ValueError):
+        return _tokens(clean, lambda n: n, set(), alias, set())
+    bound, keep = _names(tree)
+    tree = canonical(tree)
+    text = ast.unparse(tree)
+    mapping = _line_map(tree, text)
+    return _tokens(text, lambda n: mapping.get(n, 1), bound, alias, keep)
