@@ -180,7 +180,7 @@ def _meta(cell: Any) -> dict[str, Any]:
 
 
 def _load_notebook(path: Path, assignment: str) -> tuple[Any, tuple[CellSpec, ...], list[TestSpec]]:
-    from autograder.comparators import validate_probe
+    from autograder.probes import validate_probe
 
     try:
         nb = nbformat.read(path, as_version=4)
@@ -236,7 +236,7 @@ def _load_notebook(path: Path, assignment: str) -> tuple[Any, tuple[CellSpec, ..
 def suite_hash_of(tests: tuple[TestSpec, ...]) -> str:
     """sha256 over the canonical test definitions and the comparator/input versions (not markdown, not
     visible asserts, not solutions): equal hashes mean equal grading."""
-    from autograder.comparators import COMPARATOR_VERSION
+    from autograder.probes import COMPARATOR_VERSION
 
     canon = {
         "comparators": COMPARATOR_VERSION,

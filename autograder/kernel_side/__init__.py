@@ -1,7 +1,6 @@
-"""Modules that run inside the student's (sandboxed) kernel: seeded inputs and the probe runner.
+"""The module that runs inside the student's (sandboxed) kernel: the probe runner `course_probe`.
 
-This folder is bound read-only into the sandbox and put on PYTHONPATH, so its modules are imported there as
-top-level `course_inputs` / `course_probe`. They import only the standard library and numpy (torch lazily,
-and only when the student already imported it). They hold NO reference code and NO expected values: the
-trusted grader imports the same `course_inputs` to rebuild the inputs and computes the answers itself.
+This folder is bound read-only into the sandbox and put on PYTHONPATH, so the module is imported there as
+top-level `course_probe`. It imports only the standard library and numpy (torch when a request asks for
+tensors) and nothing of the grader; it holds no reference code, no expected value and no input generator.
 """

@@ -1,14 +1,16 @@
-"""Kernel-side probe runner: call the student's code on seeded inputs and publish the result as plain data.
+"""Kernel-side probe runner: call the student's code on the inputs the grader sent, publish the result as data.
 
 The grader sends a cell such as
 
-    import course_probe as _cp; _cp.run("knn_dist", 0, "knn.distances", "compute_distances", 123, {...})
+    import course_probe as _course_probe
+    _course_probe.run('{"v": 2, "nonce": "…", "target": "compute_distances", "style": "function",
+                        "args": ["X", "Y"], "inputs": {"X": {"npy": "<base64>"}, …}, …}')
 
-`run` looks the target up in the notebook namespace, builds the inputs with `course_inputs`, calls the
-student's function (catching BaseException, SystemExit and KeyboardInterrupt included), and publishes ONE
-display output of MIME type PROBE_MIME whose JSON payload is:
+`run` decodes the inputs (`.npy` without pickle), looks the target up in the notebook namespace, calls it
+(catching BaseException, SystemExit and KeyboardInterrupt included), and publishes ONE display output of
+MIME type PROBE_MIME whose JSON payload is:
 
-    {"v": 1, "test_id", "index", "kind", "target", "seed",
+    {"v": 2, "nonce", "target",
      "status": "ok" | "raised" | "missing" | "too_large",
      "result": ITEM | null,            # status "ok"
      "error": {"type", "message"}}     # other statuses
@@ -19,28 +21,24 @@ display output of MIME type PROBE_MIME whose JSON payload is:
 
 Only exact types are encoded (`type(x) is ...`, never isinstance): numpy.ndarray and numpy.matrix with
 bool/int/uint/float dtypes, exact torch.Tensor (converted to numpy), Python int/float/bool and numpy scalars.
-Methods of student-defined subclasses are never called. The payload is untrusted data for the grader anyway:
-the comparator decodes it with allow_pickle=False and checks every field itself.
+Methods of student-defined subclasses are never called.
 
-Instructors: `probe(kind, target, **params)` is the declaration used inside hidden-test regions. Run in the
-instructor's own kernel it judges the solution locally when the trusted grader code is importable.
+Nothing here is trusted, and nothing here can decide a verdict: the request holds no expected value and no
+held-out data, and the grader judges whatever is published as untrusted data. This module imports only the
+standard library and numpy (torch only when the request asks for tensors).
 """
 from __future__ import annotations
 
 import base64
 import io
+import json
 import sys
 from typing import Any
 
 import numpy as np
 
-try:  # imported as autograder.kernel_side.course_probe (grader, tests) or as top-level course_probe (kernel)
-    from . import course_inputs
-except ImportError:  # pragma: no cover - the sandbox path
-    import course_inputs  # type: ignore[no-redef]
-
 PROBE_MIME = "application/vnd.course.probe+json"  # = autograder.model.PROBE_MIME (kernel side imports no grader)
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2
 MAX_PAYLOAD_BYTES = 16 * 2**20  # total .npy bytes per result
 MAX_ITEMS = 16  # elements of a returned tuple/list
 MAX_MESSAGE = 300
@@ -121,35 +119,51 @@ def _describe(exc: BaseException) -> dict[str, str]:
     return {"type": type(exc).__name__, "message": message[:MAX_MESSAGE]}
 
 
-def _call(kind: str, target: object, inputs: dict[str, Any]) -> object:
-    spec = course_inputs.KINDS[kind]
-    args = [inputs[a] for a in spec.args]
-    if spec.call == "function":
+def _decode(value: Any, as_torch: bool) -> Any:
+    if isinstance(value, dict) and set(value) == {"npy"}:
+        arr = np.load(io.BytesIO(base64.b64decode(value["npy"])), allow_pickle=False)
+        if as_torch:
+            import torch
+
+            return torch.from_numpy(arr)
+        return arr
+    if isinstance(value, list):
+        return [_decode(v, as_torch) for v in value]
+    return value
+
+
+def _seed_rngs(seed: int) -> None:
+    """Students' SGD samples minibatches with np.random or torch: seeded, a re-grade gives the same result."""
+    np.random.seed(seed % 2**32)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
+def _call(request: dict[str, Any], target: object, inputs: dict[str, Any]) -> object:
+    args = [inputs[a] for a in request["args"]]
+    if request["style"] == "function":
         return target(*args)  # type: ignore[operator]
-    if spec.call == "classifier":
-        if "seed" in inputs:
-            np.random.seed(inputs["seed"] % 2**32)  # students' SGD samples with np.random: make it repeatable
-        model = target()  # type: ignore[operator]
-        model.train(*[inputs[a] for a in spec.train_args], **{k: inputs[k] for k in spec.train_kwargs})
-        return model.predict(*args, **{k: inputs[k] for k in spec.predict_kwargs})
-    raise ValueError(f"unknown call style {spec.call!r}")
+    if request.get("seed_rngs"):
+        _seed_rngs(int(inputs["seed"]))
+    model = target()  # type: ignore[operator]
+    model.train(*[inputs[a] for a in request["train_args"]], **{k: inputs[k] for k in request["train_kwargs"]})
+    return model.predict(*args, **{k: inputs[k] for k in request["predict_kwargs"]})
 
 
-def build_payload(test_id: str, index: int, kind: str, target: str, seed: int, params: dict[str, Any],
-                  namespace: dict[str, Any]) -> dict[str, Any]:
-    """Run one probe against `namespace` and return the payload (nothing published)."""
-    payload: dict[str, Any] = {
-        "v": PAYLOAD_VERSION, "test_id": test_id, "index": index, "kind": kind, "target": target,
-        "seed": seed, "status": "ok", "result": None,
-    }
+def build_payload(request: dict[str, Any], namespace: dict[str, Any]) -> dict[str, Any]:
+    """Run one probe request against `namespace` and return the payload (nothing published)."""
+    target = request["target"]
+    payload: dict[str, Any] = {"v": PAYLOAD_VERSION, "nonce": request["nonce"], "target": target,
+                               "status": "ok", "result": None}
     if target not in namespace:
         payload["status"] = "missing"
         payload["error"] = {"type": "NameError",
                             "message": f"{target} is not defined; run the cell that defines it"}
         return payload
-    inputs = course_inputs.make_inputs(kind, seed, params)
+    inputs = {name: _decode(v, bool(request.get("torch"))) for name, v in request["inputs"].items()}
     try:
-        result = _call(kind, namespace[target], inputs)
+        result = _call(request, namespace[target], inputs)
     except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt are the student's too
         payload["status"] = "raised"
         payload["error"] = _describe(exc)
@@ -178,27 +192,27 @@ def publish(payload: dict[str, Any]) -> None:
     publish_display_data({PROBE_MIME: payload})
 
 
-def run(test_id: str, index: int, kind: str, target: str, seed: int, params: dict[str, Any]) -> None:
-    """Entry point of a probe cell: run the probe in the kernel's namespace and publish its payload."""
-    publish(build_payload(test_id, index, kind, target, seed, params, _user_namespace()))
+def run(request_json: str) -> None:
+    """Entry point of a probe cell: run the request in the kernel's namespace and publish its payload."""
+    publish(build_payload(json.loads(request_json), _user_namespace()))
 
 
 def probe(kind: str, target: str, **params: Any) -> None:
     """Hidden-test declaration. In an instructor's kernel: judge the current solution locally.
 
     The grader never executes hidden tests (it parses these calls); this function only helps instructors
-    check their source notebook. It needs the trusted `autograder.comparators` (absent in students' kernels).
+    check their source notebook. It needs the trusted `autograder.probes` (absent in students' kernels).
     """
     try:
-        from autograder.comparators import judge
         from autograder.model import ProbeSpec
+        from autograder.probes import judge, new_request
     except ImportError:
         print(f"probe {kind} on {target}: declared (grader not importable here, nothing checked)")
         return
-    seed = 12345
     spec = ProbeSpec(kind=kind, target=target, params=dict(params))
-    payload = build_payload("local", 0, kind, target, seed, dict(params), _user_namespace())
-    verdict = judge(spec, seed, payload)
+    request = new_request("local", 0, spec, 12345)
+    payload = build_payload(request.message(), _user_namespace())
+    verdict = judge(spec, request.seed, payload, request.nonce)
     print(f"probe {kind} on {target}: {verdict.status} ({verdict.fraction:.2f}) {verdict.message}")
     if verdict.status != "passed":
         raise AssertionError(f"{target}: {verdict.message}")

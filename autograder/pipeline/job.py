@@ -6,6 +6,7 @@ in a local worker process or on a Dask worker on another machine.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class GradingJob:
     base_seed: int
     options: Options
     submission_hash: str
+    seed_key: bytes = b""  # the course's grading key: seeds nobody without it can recompute
 
 
 def read_submission(folder: Path, notebooks: list[str]) -> tuple[NotebookFile, ...]:
@@ -77,7 +79,12 @@ def submission_hash(files: tuple[NotebookFile, ...]) -> str:
     return h.hexdigest()
 
 
-def derive_seed(base_seed: int, assignment: str, student: str, test_id: str) -> int:
-    """Seed of one test's hidden inputs: deterministic per (base seed, assignment, student, test)."""
-    digest = hashlib.sha256(f"{base_seed}\0{assignment}\0{student}\0{test_id}".encode()).digest()
+def derive_seed(base_seed: int, assignment: str, student: str, test_id: str, key: bytes = b"") -> int:
+    """Seed of one test's hidden inputs: deterministic per (key, base seed, assignment, student, test).
+
+    With the course's grading key the seed is an HMAC: the held-out values a seed generates (test labels)
+    cannot be recomputed from the repository's code by anyone without the key.
+    """
+    message = f"{base_seed}\0{assignment}\0{student}\0{test_id}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest() if key else hashlib.sha256(message).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF

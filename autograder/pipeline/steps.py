@@ -7,7 +7,6 @@ JudgeProbes runs the comparators here, in the trusted process, on the plain-data
 """
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ class Context:
     sources: dict[str, str] = field(default_factory=dict)  # cell key -> student source (for feedback)
     origins: dict[str, str] = field(default_factory=dict)  # cell key -> canonical grade_id or "extra"
     seeds: dict[str, int] = field(default_factory=dict)  # test_id -> seed
+    nonces: dict[str, list[str]] = field(default_factory=dict)  # test_id -> the nonce of each probe request
     outcomes: dict[str, dict[str, CellOutcome]] = field(default_factory=dict)  # notebook -> key -> outcome
     tests: list[TestRecord] = field(default_factory=list)
     cells: list[CellRecord] = field(default_factory=list)
@@ -78,7 +78,7 @@ class BuildCellJobs(Step):
     """Student cells as they are; each graded test as its probe cells with a per-test seed."""
 
     def __call__(self, ctx: Context) -> None:
-        from autograder.probes import probe_jobs
+        from autograder.probes import probe_jobs, probe_requests
 
         job = ctx.job
         for name, rb in ctx.rebuilt.items():
@@ -91,9 +91,11 @@ class BuildCellJobs(Step):
                     cells.append(CellJob(key=key, source=pc.source, kind="student", timeout=job.options.cell_timeout))
                 else:
                     test = job.spec.test(name, pc.test_id)
-                    seed = derive_seed(job.base_seed, job.assignment, job.student, test.test_id)
+                    seed = derive_seed(job.base_seed, job.assignment, job.student, test.test_id, job.seed_key)
+                    requests = probe_requests(test, seed)
                     ctx.seeds[test.test_id] = seed
-                    cells += probe_jobs(test, seed, job.options.cell_timeout)
+                    ctx.nonces[test.test_id] = [r.nonce for r in requests]
+                    cells += probe_jobs(requests, job.options.cell_timeout)
             ctx.cell_jobs[name] = cells
 
 
@@ -114,12 +116,13 @@ class JudgeProbes(Step):
     """Probe payloads -> verdicts (comparators, here in the trusted process) -> per-test records."""
 
     def __call__(self, ctx: Context) -> None:
-        from autograder.comparators import grade_test
+        from autograder.probes import grade_test
 
         job = ctx.job
         suite = job.spec.suite_hash
         for test in job.spec.tests:
-            seed = ctx.seeds.get(test.test_id, derive_seed(job.base_seed, job.assignment, job.student, test.test_id))
+            seed = ctx.seeds.get(test.test_id) or derive_seed(job.base_seed, job.assignment, job.student,
+                                                              test.test_id, job.seed_key)
 
             def record(fraction: float, status: str, message: str, duration: float = 0.0, verdict: str = "",
                        test=test, seed=seed) -> TestRecord:
@@ -138,8 +141,9 @@ class JudgeProbes(Step):
                 message = "the test did not run" if bad is None else (bad.message or status.replace("_", " "))
                 rec = record(0.0, status, message, duration)
             else:
-                payloads = [o.probe_payloads[0] if o.probe_payloads else None for o in probe_outs]
-                v = grade_test(test, seed, payloads)
+                # every probe output of each probe cell: the judge accepts exactly one, with the request's nonce
+                payloads = [list(o.probe_payloads) for o in probe_outs]
+                v = grade_test(test, seed, payloads, ctx.nonces.get(test.test_id))
                 rec = record(v.fraction, v.status, v.message, duration)
             tamper = ctx.rebuilt.get(test.notebook)
             if tamper is not None and test.test_id in tamper.tampered:
@@ -175,6 +179,3 @@ def run_steps(ctx: Context, steps: tuple[type[Step], ...] = DEFAULT_STEPS) -> Co
         step()(ctx)
     return ctx
 
-
-def now() -> float:
-    return time.monotonic()

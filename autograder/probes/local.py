@@ -12,6 +12,7 @@ from typing import Any
 
 from autograder.kernel_side import course_probe
 from autograder.model import TestSpec, Verdict
+from autograder.probes.request import ProbeRequest, probe_requests
 
 
 def exec_cells(sources: list[str], namespace: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -24,13 +25,22 @@ def exec_cells(sources: list[str], namespace: dict[str, Any] | None = None) -> d
     return ns
 
 
-def notebook_payloads(namespace: dict[str, Any], test: TestSpec, seed: int) -> list[dict]:
-    """The payloads the kernel would publish for `test`'s probe cells, built against `namespace`."""
+def notebook_payloads(namespace: dict[str, Any], test: TestSpec, seed: int,
+                      requests: list[ProbeRequest] | None = None) -> list[dict]:
+    """The payloads the kernel would publish for `test`'s probe requests, built against `namespace`."""
     out = []
-    for i, p in enumerate(test.probes):
+    for request in requests if requests is not None else probe_requests(test, seed):
         with contextlib.redirect_stdout(io.StringIO()):
-            out.append(course_probe.build_payload(test.test_id, i, p.kind, p.target, seed, dict(p.params), namespace))
+            out.append(course_probe.build_payload(request.message(), namespace))
     return out
+
+
+def judge_locally(namespace: dict[str, Any], test: TestSpec, seed: int) -> Verdict:
+    """`test`'s verdict for the functions in `namespace`, through the same requests and judge as grading."""
+    from autograder.probes import grade_test
+
+    requests = probe_requests(test, seed)
+    return grade_test(test, seed, notebook_payloads(namespace, test, seed, requests), [r.nonce for r in requests])
 
 
 def grade_notebook_locally(nb: Any, tests: tuple[TestSpec, ...], seed: int,
@@ -40,7 +50,6 @@ def grade_notebook_locally(nb: Any, tests: tuple[TestSpec, ...], seed: int,
     With run_visible_tests the graded cells' visible part (hidden region removed) runs too, in place.
     With skip_free_cells, code cells without nbgrader metadata (exploration, plots) are not run.
     """
-    from autograder.comparators import grade_test
     from autograder.spec import student_source
 
     sources = []
@@ -57,4 +66,4 @@ def grade_notebook_locally(nb: Any, tests: tuple[TestSpec, ...], seed: int,
             continue
         sources.append(cell.source)
     ns = exec_cells(sources)
-    return {t.test_id: grade_test(t, seed, notebook_payloads(ns, t, seed)) for t in tests}
+    return {t.test_id: judge_locally(ns, t, seed) for t in tests}

@@ -1,43 +1,78 @@
-"""Trusted side of probes: the source of the cell sent to the kernel, and reading its payloads back.
+"""Trusted side of a probe cell: the request sent to the kernel, and reading the kernel's outputs back.
 
-A probe cell is generated code, never instructor text: the parameters are written with `repr` of checked
-literals only, so nothing an instructor (or a tampered submission) wrote reaches the kernel as code.
+A request carries the inputs as data (`.npy` bytes for arrays), only those the call needs, never the seed
+and never a held-out value; a fresh random nonce binds the result to it. The cell is generated code:
+the request is one JSON string literal, so nothing an instructor or a submission wrote reaches the kernel
+as code.
 """
 from __future__ import annotations
 
-import math
+import base64
+import io
+import json
 import re
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
-from autograder.model import PROBE_MIME, CellJob, ProbeSpec, TestSpec
+import numpy as np
 
+from autograder.model import PROBE_MIME, CellJob, ProbeSpec, TestSpec
+from autograder.probes.inputs import make_inputs, resolve_params
+from autograder.probes.registry import KINDS
+
+REQUEST_VERSION = 2
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEST_ID = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
-def check_literal(value: Any, where: str) -> None:
-    """Raise ValueError unless `value` is a plain literal (None/bool/int/finite float/str, lists/tuples/dicts)."""
-    if value is None or type(value) in (bool, int, str):
-        return
-    if type(value) is float:
-        if not math.isfinite(value):
-            raise ValueError(f"{where}: {value!r} is not a finite number")
-        return
-    if type(value) in (list, tuple):
-        for v in value:
-            check_literal(v, where)
-        return
-    if type(value) is dict:
-        for k, v in value.items():
-            if type(k) is not str:
-                raise ValueError(f"{where}: dict keys must be strings, not {k!r}")
-            check_literal(v, where)
-        return
-    raise ValueError(f"{where}: {type(value).__name__} is not a literal; use numbers, strings, lists or dicts")
+def _encode_input(value: Any) -> Any:
+    """An input as JSON data: arrays as base64 `.npy` (no pickle), numbers and lists of numbers as they are."""
+    if isinstance(value, np.ndarray):
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
+        return {"npy": base64.b64encode(buf.getvalue()).decode("ascii")}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_encode_input(v) for v in value]
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    raise TypeError(f"probe input of type {type(value).__name__} cannot be sent to the kernel")
 
 
-def probe_cell_source(test_id: str, index: int, probe: ProbeSpec, seed: int) -> str:
-    """Code of the cell that runs `probe` (the `index`-th of test `test_id`) in the student's kernel."""
+@dataclass(frozen=True)
+class ProbeRequest:
+    """The `index`-th probe of test `test_id`, for one submission's seed; the nonce is fresh per request."""
+
+    test_id: str
+    index: int
+    probe: ProbeSpec
+    seed: int
+    nonce: str
+
+    @property
+    def key(self) -> str:
+        return f"probe:{self.test_id}:{self.index}"
+
+    def message(self) -> dict[str, Any]:
+        kind = KINDS[self.probe.kind]
+        params = resolve_params(self.probe.kind, self.probe.params)
+        inputs = make_inputs(self.probe.kind, self.seed, self.probe.params)
+        call = kind.call
+        return {
+            "v": REQUEST_VERSION, "nonce": self.nonce, "target": self.probe.target, "style": call.style,
+            "args": list(call.args), "train_args": list(call.train_args), "train_kwargs": list(call.train_kwargs),
+            "predict_kwargs": list(call.predict_kwargs), "seed_rngs": call.seeds_numpy, "torch": params["torch"],
+            "inputs": {name: _encode_input(inputs[name]) for name in call.kernel_inputs()},
+        }
+
+    def cell_source(self) -> str:
+        text = json.dumps(self.message(), separators=(",", ":"), allow_nan=False)
+        return f"import course_probe as _course_probe\n_course_probe.run({text!r})"
+
+
+def new_request(test_id: str, index: int, probe: ProbeSpec, seed: int) -> ProbeRequest:
     if not isinstance(test_id, str) or not _TEST_ID.match(test_id):
         raise ValueError(f"test id {test_id!r} must be a grade_id of letters, digits, '_', '-', '.'")
     if not _IDENT.match(probe.target):
@@ -46,19 +81,16 @@ def probe_cell_source(test_id: str, index: int, probe: ProbeSpec, seed: int) -> 
         raise ValueError(f"probe index must be a non-negative int, not {index!r}")
     if type(seed) is not int or seed < 0:
         raise ValueError(f"seed must be a non-negative int, not {seed!r}")
-    check_literal(probe.kind, "probe kind")
-    params = dict(probe.params)
-    check_literal(params, f"probe {probe.kind} parameters")
-    return (
-        "import course_probe as _course_probe\n"
-        f"_course_probe.run({test_id!r}, {index!r}, {probe.kind!r}, {probe.target!r}, {seed!r}, {params!r})"
-    )
+    return ProbeRequest(test_id, index, probe, seed, secrets.token_hex(16))
 
 
-def probe_jobs(test: TestSpec, seed: int, timeout: float) -> list[CellJob]:
-    """The cells that replace graded test `test` at grading time, one per probe, keys "probe:<test_id>:<i>"."""
-    return [CellJob(key=f"probe:{test.test_id}:{i}", source=probe_cell_source(test.test_id, i, p, seed),
-                    kind="probe", timeout=timeout) for i, p in enumerate(test.probes)]
+def probe_requests(test: TestSpec, seed: int) -> list[ProbeRequest]:
+    return [new_request(test.test_id, i, p, seed) for i, p in enumerate(test.probes)]
+
+
+def probe_jobs(requests: list[ProbeRequest], timeout: float) -> list[CellJob]:
+    """The cells that replace a graded test at grading time, one per probe, keys "probe:<test_id>:<i>"."""
+    return [CellJob(key=r.key, source=r.cell_source(), kind="probe", timeout=timeout) for r in requests]
 
 
 def payloads_from_outputs(outputs: list[dict]) -> list[dict]:

@@ -6,14 +6,97 @@ from typing import Any
 import numpy as np
 
 from autograder.model import Verdict
+from autograder.probes import _ref
+from autograder.probes._common import (
+    Mismatch,
+    check_shape,
+    compare_arrays,
+    failed,
+    is_low_precision,
+    labels_of,
+    passed,
+)
+from autograder.probes.decode import as_array
+from autograder.probes.inputs import balanced_labels, pixels
+from autograder.probes.registry import Call, ProbeKind, register
 
-from . import _ref
-from ._common import Mismatch, check_shape, compare_arrays, failed, is_low_precision, labels_of, passed
-from .decode import as_array
-from .registry import register
+
+def _knn_distances(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    X_train = pixels(rng, p["n_train"], p["dim"])
+    X_test = pixels(rng, p["n_test"], p["dim"])
+    if p["duplicates"]:
+        # exact duplicates: distance 0, where unclamped no-loop code must still not produce NaN
+        k = min(3, p["n_test"], p["n_train"])
+        X_test[:k] = X_train[rng.choice(p["n_train"], size=k, replace=False)]
+    return {"X": X_test, "Y": X_train}
 
 
-@register("knn.distances")
+def vote_tie_row(rng: np.random.Generator, y_train: np.ndarray, k: int, n_classes: int) -> np.ndarray:
+    """Distances of one query whose k nearest neighbours tie between two labels, the larger one nearest."""
+    n_train = y_train.shape[0]
+    half = k // 2
+    b = int(rng.integers(8, n_classes))  # larger tied label (≥ 8), placed nearest
+    a = int(rng.integers(0, b))  # smaller tied label: the correct answer
+    others = [c for c in range(n_classes) if c not in (a, b)]
+    pattern = []
+    for i in range(half):
+        pattern += [b, a]
+    if k % 2:
+        pattern.append(int(rng.choice(others)))
+    chosen: list[int] = []
+    for label in pattern:
+        pool = [j for j in np.flatnonzero(y_train == label) if j not in chosen]
+        if not pool:
+            raise ValueError(f"vote-tie inputs: too few training points per label for k={k}; "
+                             f"use at least {(k + 1) // 2} × n_classes training points")
+        chosen.append(int(rng.choice(pool)))
+    row = np.empty(n_train)
+    rest = [j for j in range(n_train) if j not in chosen]
+    row[chosen] = np.arange(1, k + 1, dtype=np.float64) * 10.0
+    row[rest] = (k + 1) * 10.0 + rng.permutation(len(rest)).astype(np.float64) * 10.0
+    return row
+
+
+def _knn_predict_labels(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    n_train, n_test, k, n_classes = p["n_train"], p["n_test"], p["k"], p["n_classes"]
+    if n_classes < 9:
+        raise ValueError("knn.predict_labels: n_classes must be ≥ 9 (vote-tie rows need labels ≥ 8)")
+    if n_train < 2 * n_classes or k > n_train:
+        raise ValueError("knn.predict_labels: need n_train ≥ 2·n_classes and k ≤ n_train")
+    y_train = balanced_labels(rng, n_train, n_classes)
+    if p["ties"] == "vote":
+        if k < 2:
+            raise ValueError("knn.predict_labels: ties='vote' needs k ≥ 2")
+        dists = np.stack([vote_tie_row(rng, y_train, k, n_classes) for _ in range(n_test)])
+    elif p["ties"] == "distance":
+        # few distinct integer distances: many exact ties, also at the k-th place
+        dists = rng.integers(0, 6, size=(n_test, n_train)).astype(np.float64)
+    elif p["ties"] == "none":
+        dists = np.stack([rng.permutation(n_train).astype(np.float64) for _ in range(n_test)])
+    else:
+        raise ValueError(f"knn.predict_labels: ties must be 'vote', 'distance' or 'none', not {p['ties']!r}")
+    return {"dists": dists, "y_train": y_train, "k": int(k)}
+
+
+def _knn_classifier(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    X_train = pixels(rng, p["n_train"], p["dim"])
+    y_train = balanced_labels(rng, p["n_train"], p["n_classes"])
+    X_test = pixels(rng, p["n_test"], p["dim"])
+    m = min(2, p["n_test"])
+    X_test[:m] = X_train[rng.choice(p["n_train"], size=m, replace=False)]  # exact matches
+    return {"X_train": X_train, "y_train": y_train, "X_test": X_test, "k": int(p["k"])}
+
+
+def _knn_cross_validate(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    n, n_classes, dim = p["n"], p["n_classes"], p["dim"]
+    y = balanced_labels(rng, n, n_classes)
+    # class-dependent mean pixel so accuracies are not all chance; still integer-valued
+    centers = rng.integers(100, 156, size=(n_classes, dim))
+    X = np.clip(centers[y] + rng.integers(-90, 91, size=(n, dim)), 0, 255).astype(np.float64)
+    return {"X": X, "y": y, "k_choices": [int(k) for k in p["k_choices"]], "num_folds": int(p["num_folds"])}
+
+
+
 def distances(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     X, Y = inputs["X"], inputs["Y"]
     metric = params["metric"]
@@ -55,7 +138,6 @@ def _check_votes(pred: np.ndarray, acceptable: list[set[int]], what: str, smalle
     return failed(msg)
 
 
-@register("knn.predict_labels")
 def predict_labels(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     arr, name = as_array(result, "the predicted labels")
     dists, y_train, k = inputs["dists"], inputs["y_train"], inputs["k"]
@@ -64,7 +146,6 @@ def predict_labels(params: dict[str, Any], inputs: dict[str, Any], result: Any) 
     return _check_votes(pred, acceptable, "labels", smallest_hint=params["ties"] == "vote")
 
 
-@register("knn.classifier")
 def classifier(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     arr, name = as_array(result, "predict()'s result")
     X_test = inputs["X_test"]
@@ -92,7 +173,6 @@ def _fold_ranges(inputs: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-@register("knn.cross_validate")
 def cross_validate(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     arr, name = as_array(result, "the fold accuracies")
     k_choices, folds = inputs["k_choices"], inputs["num_folds"]
@@ -113,3 +193,23 @@ def cross_validate(params: dict[str, Any], inputs: dict[str, Any], result: Any) 
         f"{bad} of {arr.size} fold accuracies are wrong; split with np.array_split in order, hold out fold i, "
         "train on the others"
     )
+
+
+register(
+    ProbeKind("knn.distances", _knn_distances,
+              {"n_train": 40, "n_test": 15, "dim": 48, "metric": "l2", "duplicates": True},
+              Call(args=("X", "Y")), distances,
+              doc="D[i, j] = distance(X[i], Y[j]); metric 'l2' or 'l1' (comparator only)"),
+    ProbeKind("knn.predict_labels", _knn_predict_labels,
+              {"n_train": 40, "n_test": 12, "k": 4, "n_classes": 10, "ties": "vote"},
+              Call(args=("dists", "y_train", "k")), predict_labels,
+              doc="labels from a distance matrix, smallest label wins a vote tie"),
+    ProbeKind("knn.classifier", _knn_classifier,
+              {"n_train": 60, "n_test": 20, "dim": 32, "n_classes": 10, "k": 5},
+              Call(args=("X_test",), style="classifier", train_args=("X_train", "y_train"), predict_kwargs=("k",)),
+              classifier, doc="cls(); train(X_train, y_train); predict(X_test, k=k)"),
+    ProbeKind("knn.cross_validate", _knn_cross_validate,
+              {"n": 100, "dim": 16, "n_classes": 4, "k_choices": [1, 3, 5, 8], "num_folds": 5},
+              Call(args=("X", "y", "k_choices", "num_folds")), cross_validate,
+              doc="accuracies, shape (len(k_choices), num_folds)"),
+)

@@ -11,11 +11,50 @@ from typing import Any
 import numpy as np
 
 from autograder.model import Verdict
+from autograder.probes import _ref
+from autograder.probes._common import (
+    Mismatch,
+    check_shape,
+    close_scalar,
+    failed,
+    is_low_precision,
+    labels_of,
+    passed,
+    rel_fro,
+)
+from autograder.probes.decode import as_array, as_scalar, as_sequence
+from autograder.probes.inputs import balanced_labels
+from autograder.probes.registry import Call, ProbeKind, register
 
-from . import _ref
-from ._common import Mismatch, check_shape, close_scalar, failed, is_low_precision, labels_of, passed, rel_fro
-from .decode import as_array, as_scalar, as_sequence
-from .registry import register
+
+def _linear_loss(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    N, D, C = p["N"], p["D"], p["C"]
+    X = rng.normal(size=(N, D))
+    X[:, -1] = 1.0  # bias trick, as the notebook
+    W = rng.normal(scale=p["w_scale"], size=(D, C))
+    if p["offset"]:
+        W[-1, :] = float(p["offset"])  # every score shifted by `offset`: numerical-stability probe
+    y = rng.integers(0, C, size=N).astype(np.int64)
+    return {"W": W, "X": X, "y": y, "reg": float(p["reg"])}
+
+
+def _linear_train(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    n_train, n_test, D, C = p["n_train"], p["n_test"], p["D"], p["C"]
+    means = rng.normal(scale=p["separation"], size=(C, D))
+
+    def blobs(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = balanced_labels(rng, n, C)
+        X = means[y] + rng.normal(size=(n, D))
+        return np.hstack([X, np.ones((n, 1))]), y
+
+    X_train, y_train = blobs(n_train)
+    X_test, y_test = blobs(n_test)
+    return {
+        "X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test,
+        "learning_rate": float(p["learning_rate"]), "reg": float(p["reg"]),
+        "num_iters": int(p["num_iters"]), "batch_size": int(p["batch_size"]), "seed": int(rng.integers(2**31)),
+    }
+
 
 
 def _loss_hint(loss: float, ref: float, reg: float, W: np.ndarray, N: int) -> str:
@@ -77,12 +116,10 @@ def _loss_and_grad(kind: str, params: dict[str, Any], inputs: dict[str, Any], re
     return failed(f"{name} loss/gradient with reg={reg:g}: " + "; ".join(problems), fraction)
 
 
-@register("linear.svm_loss")
 def svm_loss(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     return _loss_and_grad("svm", params, inputs, result)
 
 
-@register("linear.softmax_loss")
 def softmax_loss(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     return _loss_and_grad("softmax", params, inputs, result)
 
@@ -103,11 +140,28 @@ def _train(kind: str, params: dict[str, Any], inputs: dict[str, Any], result: An
     )
 
 
-@register("linear.svm_train")
 def svm_train(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     return _train("linear.svm_train", params, inputs, result)
 
 
-@register("linear.softmax_train")
 def softmax_train(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     return _train("linear.softmax_train", params, inputs, result)
+
+
+_LOSS = {"N": 40, "D": 12, "C": 5, "reg": 0.5, "w_scale": 0.1, "offset": 0.0}
+_TRAIN = {"n_train": 300, "n_test": 200, "D": 6, "C": 3, "separation": 3.0, "learning_rate": 1e-2, "reg": 1e-3,
+          "num_iters": 300, "batch_size": 64, "min_accuracy": 0.8}
+# y_test is not among the kernel's inputs: the accuracy is computed here, against labels the kernel never sees.
+_TRAIN_CALL = Call(args=("X_test",), style="classifier", train_args=("X_train", "y_train"),
+                   train_kwargs=("learning_rate", "reg", "num_iters", "batch_size"), seeds_numpy=True)
+
+register(
+    ProbeKind("linear.svm_loss", _linear_loss, _LOSS, Call(args=("W", "X", "y", "reg")), svm_loss,
+              doc="(loss, dW) with reg·ΣW²"),
+    ProbeKind("linear.softmax_loss", _linear_loss, _LOSS, Call(args=("W", "X", "y", "reg")), softmax_loss,
+              doc="(loss, dW) with reg·ΣW²"),
+    ProbeKind("linear.svm_train", _linear_train, _TRAIN, _TRAIN_CALL, svm_train,
+              doc="cls(); train(...); predict(X_test) → accuracy band on held-out labels"),
+    ProbeKind("linear.softmax_train", _linear_train, {**_TRAIN, "learning_rate": 5e-2}, _TRAIN_CALL, softmax_train,
+              doc="cls(); train(...); predict(X_test) → accuracy band on held-out labels"),
+)

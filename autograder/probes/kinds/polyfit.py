@@ -13,16 +13,62 @@ from typing import Any
 import numpy as np
 
 from autograder.model import Verdict
-
-from . import _ref
-from ._common import Mismatch, check_shape, close_scalar, compare_arrays, failed, is_low_precision, passed
-from .decode import as_array, as_scalar
-from .registry import register
+from autograder.probes import _ref
+from autograder.probes._common import (
+    Mismatch,
+    check_shape,
+    close_scalar,
+    compare_arrays,
+    failed,
+    is_low_precision,
+    passed,
+)
+from autograder.probes.decode import as_array, as_scalar
+from autograder.probes.registry import Call, ProbeKind, register
 
 PREDICTION_TOL = 1e-3  # RMS difference of training predictions, ill-conditioned fits
 
+# Fig. 1.2 training targets of Bishop PRML §1.1 at x = linspace(0, 1, 10), reconstructed from Table 1.1.
+# Input data, not an expected answer.
+BISHOP_T = (0.350, 0.832, 1.008, 0.972, 0.134, 0.167, -0.848, -0.446, -0.564, 0.260)
 
-@register("polyfit.design_matrix")
+
+def _poly_data(rng: np.random.Generator, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    if p["data"] == "bishop":
+        return np.linspace(0.0, 1.0, 10), np.array(BISHOP_T, dtype=np.float64)
+    if p["data"] == "sin":
+        x = np.sort(rng.uniform(0.0, 1.0, size=p["n"])) if p["random_x"] else np.linspace(0.0, 1.0, p["n"])
+        return x, np.sin(2 * np.pi * x) + rng.normal(scale=p["noise"], size=x.shape)
+    raise ValueError(f"polyfit: data must be 'bishop' or 'sin', not {p['data']!r}")
+
+
+def _poly_design(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    x, _ = _poly_data(rng, p)
+    return {"x": x, "M": int(p["M"])}
+
+
+def _poly_fit(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    x, t = _poly_data(rng, p)
+    return {"x": x, "t": t, "M": int(p["M"]), "lam": float(p["lam"])}
+
+
+def _poly_weights(rng: np.random.Generator, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x, t = _poly_data(rng, p)
+    w = rng.normal(scale=p["w_scale"], size=int(p["M"]) + 1)
+    return w, x, t
+
+
+def _poly_rms(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    w, x, t = _poly_weights(rng, p)
+    return {"w": w, "x": x, "t": t}
+
+
+def _poly_predict(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    w, x, _ = _poly_weights(rng, p)
+    return {"w": w, "x": x}
+
+
+
 def design_matrix(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     x, M = inputs["x"], inputs["M"]
     arr, _ = as_array(result, "the design matrix")
@@ -47,7 +93,6 @@ def _w_hint(w: np.ndarray, inputs: dict[str, Any]) -> str:
     return ""
 
 
-@register("polyfit.fit")
 def fit(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     x, t, M, lam = inputs["x"], inputs["t"], inputs["M"], inputs["lam"]
     w, name = as_array(result, "the coefficients w")
@@ -79,7 +124,6 @@ def fit(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
                   f"{_w_hint(w, inputs)}")
 
 
-@register("polyfit.rms_error")
 def rms_error(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     w, x, t = inputs["w"], inputs["x"], inputs["t"]
     value, dtype = as_scalar(result, "E_RMS")
@@ -98,7 +142,6 @@ def rms_error(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Ve
     return failed(f"E_RMS is off by {abs(value - ref):.3g}{hint}")
 
 
-@register("polyfit.predict")
 def predict(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     w, x = inputs["w"], inputs["x"]
     arr, name = as_array(result, "the predictions")
@@ -112,3 +155,17 @@ def predict(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verd
         hint = "; w[j] multiplies x**j (w[0] is the constant term)"
     compare_arrays(arr, ref, "predictions", rtol=rtol, atol=1e-9 * (1 + float(np.abs(ref).max())), hint=hint)
     return passed(f"predictions correct ({len(x)} points)")
+
+
+_POLY = {"data": "sin", "n": 10, "noise": 0.3, "random_x": False}
+
+register(
+    ProbeKind("polyfit.design_matrix", _poly_design, {**_POLY, "M": 3}, Call(args=("x", "M")), design_matrix,
+              doc="Φ[n, j] = x_n^j"),
+    ProbeKind("polyfit.fit", _poly_fit, {**_POLY, "M": 3, "lam": 0.0}, Call(args=("x", "t", "M", "lam")), fit,
+              doc="w minimising ½Σ(y−t)² + (λ/2)‖w‖²"),
+    ProbeKind("polyfit.rms_error", _poly_rms, {**_POLY, "M": 3, "w_scale": 1.0}, Call(args=("w", "x", "t")),
+              rms_error, doc="E_RMS = sqrt(2E(w)/N)"),
+    ProbeKind("polyfit.predict", _poly_predict, {**_POLY, "M": 3, "w_scale": 1.0}, Call(args=("w", "x")), predict,
+              doc="y(x, w) = Σ_j w_j x^j"),
+)

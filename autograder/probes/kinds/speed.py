@@ -6,14 +6,37 @@ from typing import Any
 import numpy as np
 
 from autograder.model import Verdict
+from autograder.probes import _ref
+from autograder.probes._common import Mismatch, close_scalar, failed, is_low_precision, passed
+from autograder.probes.decode import as_scalar, as_sequence
+from autograder.probes.inputs import balanced_labels
+from autograder.probes.kinds.knn import vote_tie_row
+from autograder.probes.registry import Call, ProbeKind, register
 
-from . import _ref
-from ._common import Mismatch, close_scalar, failed, is_low_precision, passed
-from .decode import as_scalar, as_sequence
-from .registry import register
+
+def _speed_l1_l2(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    a = rng.integers(-9, 10, size=p["dim"]).astype(np.float64)
+    b = rng.integers(-9, 10, size=p["dim"]).astype(np.float64)
+    return {"a": a, "b": b}
 
 
-@register("speed.l1_l2")
+def _speed_knn_vote(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    n, k, n_classes = p["n"], p["k"], 10
+    labels = balanced_labels(rng, n, n_classes)
+    if p["ties"] == "vote":
+        dists = vote_tie_row(rng, labels, k, n_classes)
+    else:
+        dists = rng.permutation(n).astype(np.float64) + 1.0
+    return {"dists": dists, "labels": labels, "k": int(k)}
+
+
+def _speed_hinge(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
+    # continuous scores near the correct one: several margins positive, several negative, none exactly 0
+    scores = rng.normal(scale=1.0, size=p["C"])
+    return {"scores": scores, "y": int(rng.integers(0, p["C"]))}
+
+
+
 def l1_l2(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     a, b = inputs["a"], inputs["b"]
     l1_item, l2_item = as_sequence(result, 2, "the result")
@@ -36,7 +59,6 @@ def l1_l2(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdic
     return failed("; ".join(problems), 0.5 * (ok1 + ok2))
 
 
-@register("speed.knn_vote")
 def knn_vote(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     value, _ = as_scalar(result, "the predicted label")
     if not np.isfinite(value) or value != round(value):
@@ -47,7 +69,6 @@ def knn_vote(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Ver
     return failed(f"the vote with k={inputs['k']} is wrong; the smaller label wins a tie")
 
 
-@register("speed.hinge")
 def hinge(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     scores, y = inputs["scores"], inputs["y"]
     value, dtype = as_scalar(result, "the hinge loss")
@@ -60,3 +81,13 @@ def hinge(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdic
     if close_scalar(value, float(np.sum(np.maximum(0, margins))), 1e-9):
         hint = "; skip the correct class j = y (its margin is always 1)"
     return failed(f"the hinge loss is off by {abs(value - ref):.3g}{hint}")
+
+
+register(
+    ProbeKind("speed.l1_l2", _speed_l1_l2, {"dim": 5}, Call(args=("a", "b")), l1_l2,
+              doc="(L1, L2) distance of two vectors"),
+    ProbeKind("speed.knn_vote", _speed_knn_vote, {"n": 20, "k": 4, "ties": "vote"}, Call(args=("dists", "labels", "k")),
+              knn_vote, doc="label of one query by a k-NN vote, smallest label wins ties"),
+    ProbeKind("speed.hinge", _speed_hinge, {"C": 5}, Call(args=("scores", "y")), hinge,
+              doc="multiclass hinge loss, Δ = 1"),
+)

@@ -10,12 +10,17 @@ import pytest
 import torch
 
 from autograder import model
-from autograder.kernel_side import course_inputs, course_probe
-from autograder.probes import payloads_from_outputs, probe_cell_source, probe_jobs
+from autograder.kernel_side import course_probe
+from autograder.probes import KINDS, new_request, payloads_from_outputs, probe_jobs, probe_requests
+from autograder.probes import inputs as course_inputs
+
+
+def request(kind="polyfit.rms_error", params=None, seed=3, target="f"):
+    return new_request("q1", 0, model.ProbeSpec(kind, target, dict(params or {})), seed)
 
 
 def run(fn, kind="polyfit.rms_error", params=None, seed=3):
-    return course_probe.build_payload("q1", 0, kind, "f", seed, dict(params or {}), {"f": fn})
+    return course_probe.build_payload(request(kind, params, seed).message(), {"f": fn})
 
 
 def decode(item):
@@ -115,7 +120,7 @@ def test_exception_with_a_hostile_str():
 
 
 def test_missing_target_and_too_large(monkeypatch):
-    p = course_probe.build_payload("q", 0, "polyfit.rms_error", "nope", 1, {}, {})
+    p = course_probe.build_payload(request(target="nope").message(), {})
     assert p["status"] == "missing" and "nope" in p["error"]["message"]
     monkeypatch.setattr(course_probe, "MAX_PAYLOAD_BYTES", 1000)
     p = run(lambda w, x, t: np.zeros(1000))
@@ -147,7 +152,9 @@ def test_run_publishes_one_probe_output(monkeypatch):
 
     monkeypatch.setattr(IPython.display, "publish_display_data", lambda data: published.append(data))
     monkeypatch.setattr(course_probe, "_user_namespace", lambda: {"f": lambda w, x, t: 1.0})
-    course_probe.run("q1", 0, "polyfit.rms_error", "f", 5, {})
+    import json
+
+    course_probe.run(json.dumps(request().message()))
     assert len(published) == 1 and list(published[0]) == [model.PROBE_MIME]
     outputs = [{"output_type": "display_data", "data": published[0], "metadata": {}},
                {"output_type": "stream", "name": "stdout", "text": "hi"},
@@ -156,12 +163,14 @@ def test_run_publishes_one_probe_output(monkeypatch):
 
 
 def test_run_outside_ipython_is_a_clear_error():
+    import json
+
     with pytest.raises(RuntimeError, match="IPython kernel"):
-        course_probe.run("q1", 0, "polyfit.rms_error", "f", 5, {})
+        course_probe.run(json.dumps(request().message()))
 
 
 # ------------------------------------------------------------------------------------------- inputs
-@pytest.mark.parametrize("kind", sorted(course_inputs.KINDS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_inputs_are_deterministic_and_seed_dependent(kind):
     a = course_inputs.make_inputs(kind, 11, {})
     b = course_inputs.make_inputs(kind, 11, {})
@@ -171,7 +180,7 @@ def test_inputs_are_deterministic_and_seed_dependent(kind):
         assert np.array_equal(np.asarray(a[key]), np.asarray(b[key]))
     if kind != "polyfit.fit" and kind != "polyfit.design_matrix":  # default sin data on a fixed grid
         assert any(not np.array_equal(np.asarray(a[k]), np.asarray(c[k])) for k in a)
-    assert all(name in a for name in course_inputs.KINDS[kind].args)
+    assert all(name in a for name in KINDS[kind].call.kernel_inputs())
 
 
 def test_knn_inputs_are_integer_pixels():
@@ -205,13 +214,41 @@ def test_unknown_kind_and_params():
 
 
 # -------------------------------------------------------------------------------------- cell source
-def test_probe_cell_source_is_literal_only():
-    src = probe_cell_source("knn_dist", 2, model.ProbeSpec("knn.distances", "compute_distances",
-                                                           {"n_train": 5, "metric": "l1"}), 123)
+def _request_in(src: str) -> dict:
+    """The request a probe cell carries: its one argument, a JSON string literal."""
+    import json
+
     tree = ast.parse(src)
     call = tree.body[-1].value
-    assert [ast.literal_eval(a) for a in call.args] == ["knn_dist", 2, "knn.distances", "compute_distances", 123,
-                                                         {"n_train": 5, "metric": "l1"}]
+    assert isinstance(call, ast.Call) and len(call.args) == 1 and not call.keywords
+    return json.loads(ast.literal_eval(call.args[0]))
+
+
+def test_probe_cell_source_is_one_json_literal_with_the_inputs_as_data():
+    r = request("knn.distances", {"n_train": 5, "metric": "l1"}, seed=123, target="compute_distances")
+    sent = _request_in(r.cell_source())
+    assert sent["target"] == "compute_distances" and sent["nonce"] == r.nonce and sent["args"] == ["X", "Y"]
+    inputs = course_inputs.make_inputs("knn.distances", 123, {"n_train": 5, "metric": "l1"})
+    assert np.array_equal(decode(sent["inputs"]["Y"]), inputs["Y"]) and decode(sent["inputs"]["Y"]).shape == (5, 48)
+    assert "123" not in r.cell_source().replace(r.nonce, "")  # the seed never reaches the kernel
+
+
+@pytest.mark.parametrize("kind", ["linear.svm_train", "linear.softmax_train"])
+def test_held_out_labels_never_reach_the_kernel(kind):
+    r = request(kind, seed=77)
+    sent = _request_in(r.cell_source())
+    full = course_inputs.make_inputs(kind, 77, {})
+    assert "y_test" in full and "y_test" not in sent["inputs"]
+    assert set(sent["inputs"]) == {"X_train", "y_train", "learning_rate", "reg", "num_iters", "batch_size",
+                                   "X_test", "seed"}
+    y_test_npy = course_probe._npy(np.ascontiguousarray(full["y_test"]), [0])
+    assert y_test_npy not in r.cell_source()
+
+
+def test_nonces_are_fresh_per_request():
+    test = model.TestSpec("q1", "nb", 1.0, (model.ProbeSpec("speed.hinge", "h", {}),) * 2)
+    nonces = [r.nonce for r in probe_requests(test, 5)] + [r.nonce for r in probe_requests(test, 5)]
+    assert len(set(nonces)) == 4 and all(len(n) == 32 for n in nonces)
 
 
 def test_probe_cell_source_runs_against_the_kernel_module(monkeypatch):
@@ -221,22 +258,30 @@ def test_probe_cell_source_runs_against_the_kernel_module(monkeypatch):
     fake = types.ModuleType("course_probe")
     fake.run = lambda *a: calls.append(a)
     monkeypatch.setitem(sys.modules, "course_probe", fake)
-    exec(probe_cell_source("t", 0, model.ProbeSpec("speed.hinge", "hinge", {}), 9), {})  # noqa: S102
-    assert calls == [("t", 0, "speed.hinge", "hinge", 9, {})]
+    r = request("speed.hinge", seed=9, target="hinge")
+    exec(r.cell_source(), {})  # noqa: S102
+    assert len(calls) == 1 and _request_in(r.cell_source())["nonce"] == r.nonce
 
 
-@pytest.mark.parametrize("test_id, target, params, seed", [
-    ("t", "f); import os; (", {}, 1),
-    ("t'); x=('", "f", {}, 1),
-    ("t", "f", {"a": object()}, 1),
-    ("t", "f", {"a": float("nan")}, 1),
-    ("t", "f", {1: 2}, 1),
-    ("t", "f", {}, -1),
-    ("t", "f", {}, True),
+@pytest.mark.parametrize("test_id, target, seed", [
+    ("t", "f); import os; (", 1),
+    ("t'); x=('", "f", 1),
+    ("t", "f", -1),
+    ("t", "f", True),
 ])
-def test_probe_cell_source_rejects_non_literals(test_id, target, params, seed):
+def test_new_request_rejects_bad_identifiers(test_id, target, seed):
     with pytest.raises(ValueError):
-        probe_cell_source(test_id, 0, model.ProbeSpec("knn.distances", target, params), seed)
+        new_request(test_id, 0, model.ProbeSpec("knn.distances", target, {}), seed)
+
+
+def test_torch_inputs_are_tensors():
+    seen = {}
+
+    def f(w, x, t):
+        seen.update(types={type(w), type(x), type(t)})
+        return 1.0
+    assert run(f, params={"torch": True})["status"] == "ok"
+    assert seen["types"] == {torch.Tensor}
 
 
 def test_instructor_probe_judges_locally(monkeypatch, capsys):
@@ -253,7 +298,7 @@ def test_instructor_probe_judges_locally(monkeypatch, capsys):
 def test_probe_jobs():
     test = model.TestSpec("q1", "nb", 1.0, (model.ProbeSpec("speed.hinge", "h", {}),
                                              model.ProbeSpec("speed.hinge", "h", {"C": 9})))
-    jobs = probe_jobs(test, 5, 10.0)
+    jobs = probe_jobs(probe_requests(test, 5), 10.0)
     assert [j.key for j in jobs] == ["probe:q1:0", "probe:q1:1"]
     assert all(j.kind == "probe" and j.timeout == 10.0 for j in jobs)
-    assert "'C': 9" in jobs[1].source and ", 1, 'speed.hinge'" in jobs[1].source
+    assert decode(_request_in(jobs[1].source)["inputs"]["scores"]).shape == (9,)

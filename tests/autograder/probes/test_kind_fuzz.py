@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograder.comparators import judge
-from autograder.comparators.decode import WrongType, decode_npy
+from autograder.probes import judge
+from autograder.probes.decode import WrongType, decode_npy
 from autograder.model import STATUSES, ProbeSpec
 
 json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import pickle
 from pathlib import Path
 
@@ -11,8 +10,8 @@ import numpy as np
 import pytest
 from probe_helpers import payload_for
 
-from autograder.comparators import NO_RESULT, combine, grade_test, judge, validate_probe
-from autograder.comparators.decode import WrongType, decode_npy
+from autograder.probes import NO_RESULT, combine, grade_test, judge, validate_probe
+from autograder.probes.decode import WrongType, decode_npy
 from autograder.model import STATUSES, ProbeSpec, Verdict
 from autograder.model import TestSpec as Spec
 
@@ -55,17 +54,29 @@ def test_raised_is_error(exc):
 
 def test_missing_function():
     from autograder.kernel_side import course_probe
+    from autograder.probes import new_request
 
-    p = course_probe.build_payload("t", 0, "knn.distances", "f", 0, {}, {})
-    v = judge(PROBE, 0, p)
+    r = new_request("t", 0, PROBE, 0)
+    v = judge(PROBE, 0, course_probe.build_payload(r.message(), {}), r.nonce)
     assert v.status == "error" and "not defined" in v.message
 
 
-@pytest.mark.parametrize("field, value", [("kind", "knn.predict_labels"), ("target", "g"), ("seed", 1)])
-def test_mismatched_payload_is_no_result(field, value):
+@pytest.mark.parametrize("field, value", [("nonce", "0" * 32), ("target", "g")])
+def test_a_result_for_another_request_is_rejected(field, value):
     p = ok_payload()
+    nonce = p["nonce"]
+    assert judge(PROBE, 0, p, nonce).status == "passed"
     p[field] = value
-    assert judge(PROBE, 0, p).status == "no_result"
+    v = judge(PROBE, 0, p, nonce)
+    assert (v.status, v.fraction) == ("rejected", 0.0)
+
+
+def test_a_cell_that_published_two_results_is_rejected_whatever_they_say():
+    good = ok_payload()
+    v = judge(PROBE, 0, [good, dict(good)], good["nonce"])
+    assert (v.status, v.fraction) == ("rejected", 0.0) and "2 results" in v.message
+    assert judge(PROBE, 0, [good], good["nonce"]).status == "passed"
+    assert judge(PROBE, 0, [], good["nonce"]).status == "no_result"
 
 
 def test_all_statuses_are_known():
@@ -170,8 +181,7 @@ def test_grade_test_combines_weights_and_statuses():
     test = Spec("t", "nb", 2.0, (PROBE, ProbeSpec("knn.distances", "f", {"metric": "l2", "weight": 3})))
     good = ok_payload()
     second = payload_for(dist, "knn.distances", {"metric": "l2", "weight": 3})
-    second["index"] = 1
-    assert grade_test(test, 0, [good, second]).status == "passed"
+    assert grade_test(test, 0, [good, second], [good["nonce"], second["nonce"]]).status == "passed"
     v = grade_test(test, 0, [good, None])
     assert (v.status, v.fraction) == ("no_result", 0.25)
     v = grade_test(test, 0, [None, second])
@@ -180,14 +190,13 @@ def test_grade_test_combines_weights_and_statuses():
     assert v.fraction == 0.25
 
 
-def test_grade_test_rejects_misrouted_payloads():
-    test = Spec("t", "nb", 1.0, (PROBE,))
-    p = ok_payload()
-    p["test_id"] = "other"
-    assert grade_test(test, 0, [p]).status == "no_result"
-    p = ok_payload()
-    p["index"] = 3
-    assert grade_test(test, 0, [p]).status == "no_result"
+def test_grade_test_rejects_swapped_payloads():
+    """Each probe's result must carry its own request's nonce: two correct results swapped score 0."""
+    test = Spec("t", "nb", 1.0, (PROBE, PROBE))
+    a, b = ok_payload(), ok_payload()
+    assert grade_test(test, 0, [a, b], [a["nonce"], b["nonce"]]).fraction == 1.0
+    v = grade_test(test, 0, [b, a], [a["nonce"], b["nonce"]])
+    assert (v.status, v.fraction) == ("rejected", 0.0)
 
 
 def test_combine_prefers_failed_messages():
@@ -207,6 +216,3 @@ def test_validate_probe_errors():
     with pytest.raises(ValueError, match="ties"):
         validate_probe(ProbeSpec("knn.predict_labels", "f", {"ties": "maybe"}))
 
-
-def test_no_canary_left_behind():
-    assert not os.path.exists("/tmp/course-fixture-canary-unpickled")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from probe_helpers import SEEDS
 
-from autograder.comparators._ref import acceptable_votes
+from autograder.probes._ref import acceptable_votes
 
 
 def l2_no_loops(X, Y):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from probe_helpers import SEEDS
 
-from autograder.kernel_side.course_inputs import make_inputs
+from autograder.probes.inputs import make_inputs
 
 
 def svm(W, X, y, reg, half=False, grad_reg=2.0, margin_ge=False, reg_in_loss=True):
@@ -106,7 +106,7 @@ def test_margin_ge_zero_is_indistinguishable_on_probe_data(run, seed):
 
 def test_margin_ge_zero_is_caught_where_a_margin_is_zero():
     # Hand-made inputs with one margin exactly 0 (scores [1, 0], y = 0): counting it changes the gradient.
-    from autograder.comparators import linear
+    from autograder.probes.kinds import linear
     from autograder.kernel_side.course_probe import encode_item
 
     inputs = {"W": np.array([[1.0, 0.0], [0.0, 0.0]]), "X": np.array([[1.0, 0.0]]), "y": np.array([0]), "reg": 0.1}

@@ -1,6 +1,7 @@
 """The kernel side as the sandbox sees it: a top-level `course_probe` on PYTHONPATH, in a real IPython kernel."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -8,18 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from autograder.comparators import grade_test
 from autograder.model import PROBE_MIME, ProbeSpec
 from autograder.model import TestSpec as Spec
-from autograder.probes import payloads_from_outputs, probe_cell_source
+from autograder.probes import grade_test, new_request, payloads_from_outputs, probe_requests
 
 KERNEL_SIDE = Path(__file__).resolve().parents[3] / "autograder" / "kernel_side"
 
 
+REQUEST = new_request("t", 0, ProbeSpec("knn.distances", "f", {}), 1).message()
+
+
 def test_kernel_side_imports_no_grader_code_and_no_torch(tmp_path):
+    """The kernel side is the probe runner alone: no generator, no reference, no grader module."""
+    assert sorted(p.name for p in KERNEL_SIDE.glob("*.py")) == ["__init__.py", "course_probe.py"]
     code = (
-        "import sys, course_probe, course_inputs\n"
-        "p = course_probe.build_payload('t', 0, 'knn.distances', 'f', 1, {}, {'f': lambda X, Y: X @ Y.T})\n"
+        "import sys, json, course_probe\n"
+        f"r = json.loads({json.dumps(REQUEST)!r})\n"
+        "p = course_probe.build_payload(r, {'f': lambda X, Y: X @ Y.T})\n"
         "assert p['status'] == 'ok', p\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('autograder', 'reference_impl', 'torch')]\n"
         "assert not bad, bad\n"
@@ -51,11 +57,12 @@ def test_probe_through_a_real_kernel(tmp_path):
                                "    d2 = (X**2).sum(1)[:, None] + (Y**2).sum(1)[None] - 2 * X @ Y.T\n"
                                "    return np.sqrt(np.maximum(d2, 0))", timeout=60)
         probe = ProbeSpec("knn.distances", "f", {"n_train": 12})
-        reply = kc.execute_interactive(probe_cell_source("q1", 0, probe, 77), timeout=60, output_hook=hook)
+        request = new_request("q1", 0, probe, 77)
+        reply = kc.execute_interactive(request.cell_source(), timeout=60, output_hook=hook)
         assert reply["content"]["status"] == "ok"
         assert len(outputs) == 1 and PROBE_MIME in outputs[0]["data"]
         payloads = payloads_from_outputs(outputs)
-        verdict = grade_test(Spec("q1", "nb", 1.0, (probe,)), 77, payloads)
+        verdict = grade_test(Spec("q1", "nb", 1.0, (probe,)), 77, [payloads], [request.nonce])
         assert verdict.status == "passed", verdict
     finally:
         kc.stop_channels()
@@ -90,16 +97,16 @@ def test_fixture_submission_through_a_real_kernel(tmp_path, case, expected):
         fractions = {}
         for test in spec.tests_for(nb_name):
             payloads = []
-            for i, probe in enumerate(test.probes):
+            requests = probe_requests(test, 0)
+            for request in requests:
                 outputs: list[dict] = []
 
                 def hook(msg, outputs=outputs):
                     if msg["msg_type"] == "display_data":
                         outputs.append({"output_type": "display_data", "data": msg["content"]["data"]})
-                kc.execute_interactive(probe_cell_source(test.test_id, i, probe, 0), timeout=60, output_hook=hook)
-                found = payloads_from_outputs(outputs)
-                payloads.append(found[0] if len(found) == 1 else None)
-            fractions[test.test_id] = grade_test(test, 0, payloads).fraction
+                kc.execute_interactive(request.cell_source(), timeout=60, output_hook=hook)
+                payloads.append(payloads_from_outputs(outputs))
+            fractions[test.test_id] = grade_test(test, 0, payloads, [r.nonce for r in requests]).fraction
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
