@@ -58,3 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("assignment")
     p.add_argument("--student", action="append", default=[], metavar="ID", help="only this student (repeatable)")
     p.set_defaults(handler=H + "feedback")
+
+    p = subparsers.add_parser("doctor", help="report every course path whose owner or mode is wrong (--fix repairs)",
+                              description="Data dir, gradebook, submissions, feedback, exchange and hidden tests: "
+                                          "one line per wrong path, with the fix; exit status 1 if any is left.")
+    p.add_argument("--fix", action="store_true", help="chmod/chown what is wrong, then check again")
+    p.add_argument("--owner", metavar="USER", help="the instructor's account (default: owner of the data dir)")
+    p.set_defaults(handler="autograder.doctor:run")

@@ -5,9 +5,17 @@ import os
 from pathlib import Path
 
 
+def _listing(inbound: Path) -> set[Path] | None:
+    try:
+        return set(inbound.iterdir())
+    except PermissionError:  # a real student's account: inbound is writable, never listable
+        return None
+
+
 def nbgrader_submit(exchange: Path, home: Path, course_id: str, student: str, assignment: str,
-                    files: dict[str, bytes]) -> Path:
-    """Write `files` into the student's assignment folder and submit it; returns the new inbound folder."""
+                    files: dict[str, bytes]) -> Path | None:
+    """Write `files` into the student's assignment folder and submit it; returns the new inbound folder
+    (None when this account cannot list inbound, as a real student cannot)."""
     from nbgrader.auth import Authenticator
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.exchange.default.submit import ExchangeSubmit
@@ -18,7 +26,7 @@ def nbgrader_submit(exchange: Path, home: Path, course_id: str, student: str, as
     for name, data in files.items():
         (work / name).write_bytes(data)
     inbound = exchange / course_id / "inbound"
-    before = set(inbound.iterdir())
+    before = _listing(inbound)
     c = Config()
     c.Exchange.root = str(exchange)
     c.Exchange.cache = str(home / student / ".cache")
@@ -32,5 +40,7 @@ def nbgrader_submit(exchange: Path, home: Path, course_id: str, student: str, as
         ExchangeSubmit(coursedir=CourseDirectory(config=c), authenticator=Authenticator(config=c), config=c).start()
     finally:
         os.chdir(old)
-    (new,) = set(inbound.iterdir()) - before
+    if before is None:
+        return None
+    (new,) = _listing(inbound) - before
     return new
