@@ -97,6 +97,17 @@ class JobCgroup:
             pass
         return 0
 
+    def pids_limit_hits(self) -> int:
+        """How many forks or new threads the pids controller has refused in this cgroup so far."""
+        try:
+            for line in (self._dir("pids") / "pids.events").read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "max":
+                    return int(value)
+        except OSError:
+            pass
+        return 0
+
     def kill_all(self, timeout: float = 10.0) -> bool:
         """Kill every process in the cgroup (frozen first, so a fork bomb cannot outrun us)."""
         deadline = time.monotonic() + timeout

@@ -105,6 +105,9 @@ class LocalBackend:
     def oom_kills(self) -> int:
         return 0
 
+    def pids_limit_hits(self) -> int:
+        return 0
+
     def close(self) -> None:
         if self.guard is not None:
             self.guard.stop()

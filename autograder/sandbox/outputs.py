@@ -45,6 +45,7 @@ class OutputCollector:
         self.over = 0  # output bytes dropped
         self.probe_over = 0
         self.lost_messages = 0  # messages the transport dropped (over the message size cap)
+        self.notes: list[str] = []  # the runner's own lines for the student (e.g. a limit that was reached)
 
     def _room(self, nbytes: int) -> int:
         room = max(0, self.output_cap - self.used)
@@ -128,7 +129,7 @@ class OutputCollector:
         self.outputs.append(out)
 
     def finish(self) -> list[dict]:
-        notes = []
+        notes = list(self.notes)
         if self.over:
             notes.append(f"[output truncated: {self.over} bytes over the cap of {self.output_cap} bytes]")
         if self.lost_messages:

@@ -27,7 +27,8 @@ def _launcher() -> ThreadPoolExecutor:
 
 
 class ParentDied(InfrastructureError):
-    """The kernel parent exited; the slot must be restarted."""
+    """The kernel parent exited. Before a job: an infrastructure failure. During a job the runner charges
+    it to the job (the kernel died) and the next job gets a fresh parent."""
 
 
 @dataclass
@@ -119,7 +120,10 @@ class ParentProcess:
 
     def fork(self, conn_inside: str, timeout: float = 10.0) -> int:
         self.send(op="fork", conn=conn_inside)
-        return int(self.wait_event("forked", time.monotonic() + timeout)["pid"])
+        event = self.wait_event("forked", time.monotonic() + timeout)
+        if int(event["pid"]) < 0:
+            raise InfrastructureError(f"the kernel parent cannot fork: {event.get('error', 'unknown error')}")
+        return int(event["pid"])
 
     def go(self, pid: int) -> None:
         self.send(op="go", pid=pid)

@@ -31,6 +31,40 @@ def find_host_pid(ns_pid: int, ppid: int | None = None, among: set[int] | None =
     return None
 
 
+def find_child(host_ppid: int, pid_in_parent_ns: int) -> int | None:
+    """Host pid of the child of `host_ppid` that has pid `pid_in_parent_ns` in its parent's namespace
+    (the child may be the first process of a namespace of its own)."""
+    try:
+        level = len(_status(str(host_ppid)).get("NSpid", "").split()) - 1
+    except OSError:
+        return None
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            st = _status(name)
+        except OSError:
+            continue
+        nspids = st.get("NSpid", "").split()
+        if st.get("PPid") == str(host_ppid) and len(nspids) > level and int(nspids[level]) == pid_in_parent_ns:
+            return int(name)
+    return None
+
+
+def fingerprint(pid: int) -> dict[str, str]:
+    """What another process of the same uid could change about `pid`, and its children would inherit:
+    rlimits, nice, scheduling policy, CPU and memory-node affinity; and whether it is stopped (or
+    being traced). Raises OSError if it is gone."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read()
+    fields = stat[stat.rfind(b")") + 2:].decode().split()
+    st = _status(str(pid))
+    with open(f"/proc/{pid}/limits") as f:
+        limits = f.read()
+    return {"stopped": str(fields[0] in ("T", "t")), "nice": fields[16], "policy": fields[38], "rt_priority": fields[37],
+            "cpus": st.get("Cpus_allowed_list", ""), "mems": st.get("Mems_allowed_list", ""), "limits": limits}
+
+
 def descendants(root: int) -> set[int]:
     parents: dict[int, int] = {}
     for name in os.listdir("/proc"):

@@ -59,6 +59,7 @@ class Backend(Protocol):
     def stop_kernel(self, kernel: Kernel) -> None: ...
     def end_job(self) -> None: ...
     def oom_kills(self) -> int: ...
+    def pids_limit_hits(self) -> int: ...
 
 
 class _Budget(Exception):
@@ -196,12 +197,29 @@ class NotebookRun:
     # -- one cell -------------------------------------------------------------------------------
     def _execute(self, job: CellJob, end: float, collector: OutputCollector, silent: bool = False
                  ) -> tuple[str, str]:
+        """Run one cell; returns (status, message). The job cgroup's own records name the cause of a
+        failure: its OOM kills (not which of kill and timeout came first) and its refused forks."""
+        oom_before = self.backend.oom_kills()
+        pids_before = self.backend.pids_limit_hits()
+        status, message = self._execute_cell(job, end, collector, silent)
+        if status in ("timeout", "kernel_died") and self.backend.oom_kills() > oom_before:
+            status, message = "memory", f"killed: out of memory (limit {self.limits.memory_bytes / (1 << 30):g} GiB)"
+        if self.backend.pids_limit_hits() > pids_before:
+            cause = f"process limit reached ({self.limits.pids} processes and threads)"
+            collector.notes.append(f"[{cause}: forks and new threads failed]")
+            if status == "ok" and job.kind == "probe" and not collector.probe_payloads:
+                status, message = "error", f"{cause}: the result could not be sent"
+            else:
+                message = f"{cause}; {message}" if message else cause
+        return status, message
+
+    def _execute_cell(self, job: CellJob, end: float, collector: OutputCollector, silent: bool
+                      ) -> tuple[str, str]:
         """Run one cell; returns (status, message). Kills the kernel when it must."""
         assert self.kernel is not None and self.client is not None
         if self.resync_needed:
             self._resync(end)
         client, kernel = self.client, self.kernel
-        oom_before = self.backend.oom_kills()
         msg_id = client.execute(job.source, silent=silent)
         ours = (msg_id,)
         start = time.monotonic()
@@ -240,9 +258,6 @@ class NotebookRun:
             exited = kernel.exit()
             if exited is not None:
                 self._stop()
-                if self.backend.oom_kills() > oom_before:
-                    gib = self.limits.memory_bytes / (1 << 30)
-                    return "memory", f"killed: out of memory (limit {gib:g} GiB)"
                 return "kernel_died", exited.describe()
             waits = [end, reply_at + IDLE_GRACE if reply is not None else end,
                      cell_deadline if interrupted_at is None else interrupted_at + self.limits.kill_grace]
@@ -279,55 +294,61 @@ class NotebookRun:
     def run(self, cells: Sequence[CellJob], budget: float) -> list[CellOutcome]:
         if budget <= 0:
             raise ValueError(f"budget must be positive seconds, got {budget!r}")
-        end = time.monotonic() + budget
         outcomes: list[CellOutcome | None] = [None] * len(cells)
-        restarts = 0
-        notebook_left = self.limits.output_bytes_per_notebook
-        stop_reason = ""
-        self.backend.begin_job()
+        rest = "not_run"
+        self.backend.begin_job()  # a parent that cannot start here is the machine's failure (retried)
         try:
-            i = 0
-            while i < len(cells):
-                if time.monotonic() >= end:
-                    stop_reason = f"notebook time budget ({_fmt_seconds(budget)}) spent"
-                    break
-                if self.kernel is None:
-                    if i > 0:
-                        if restarts >= self.limits.max_restarts:
-                            stop_reason = f"not run: the kernel was restarted {restarts} times"
-                            break
-                        restarts += 1
-                    try:
-                        self._start(end)
-                        if not self._replay(cells[:i], outcomes[:i], end):
-                            continue  # died during the replay: counts as a restart
-                    except _Budget:
-                        stop_reason = f"notebook time budget ({_fmt_seconds(budget)}) spent"
-                        break
-                job = cells[i]
-                collector = OutputCollector(min(self.limits.output_bytes_per_cell, notebook_left),
-                                            self.limits.probe_bytes_per_cell)
-                start = time.monotonic()
-                try:
-                    status, message = self._execute(job, end, collector)
-                except _Budget:
-                    status, message = "timeout", f"notebook time budget ({_fmt_seconds(budget)}) spent"
-                outputs = collector.finish()
-                notebook_left = max(0, notebook_left - collector.used)
-                outcomes[i] = CellOutcome(key=job.key, status=status, outputs=outputs,
-                                          probe_payloads=collector.probe_payloads,
-                                          duration=time.monotonic() - start, message=message)
-                i += 1
-                if status == "timeout" and message.startswith("notebook time budget"):
-                    stop_reason = message
-                    break
+            stop_reason = self._run_cells(cells, outcomes, budget)
+        except ParentDied:
+            # Kernels cannot reach their parent, so this job did it or the machine failed: either way the
+            # questions not yet graded cost this job, never a retry; the next job gets a fresh parent.
+            rest, stop_reason = "kernel_died", "kernel died: the kernel parent exited during this notebook"
         finally:
             try:
                 self._stop()
             finally:
                 self.backend.end_job()
-        return [o if o is not None else CellOutcome(key=c.key, status="not_run", message=stop_reason)
+        return [o if o is not None else CellOutcome(key=c.key, status=rest, message=stop_reason)
                 for c, o in zip(cells, outcomes)]
+
+    def _run_cells(self, cells: Sequence[CellJob], outcomes: list[CellOutcome | None], budget: float) -> str:
+        """Fill `outcomes` in order; returns why the cells left as None did not run."""
+        end = time.monotonic() + budget
+        spent = f"notebook time budget ({_fmt_seconds(budget)}) spent"
+        restarts = 0
+        notebook_left = self.limits.output_bytes_per_notebook
+        i = 0
+        while i < len(cells):
+            if time.monotonic() >= end:
+                return spent
+            if self.kernel is None:
+                if i > 0:
+                    if restarts >= self.limits.max_restarts:
+                        return f"not run: the kernel was restarted {restarts} times"
+                    restarts += 1
+                try:
+                    self._start(end)
+                    if not self._replay(cells[:i], outcomes[:i], end):
+                        continue  # died during the replay: counts as a restart
+                except _Budget:
+                    return spent
+            job = cells[i]
+            collector = OutputCollector(min(self.limits.output_bytes_per_cell, notebook_left),
+                                        self.limits.probe_bytes_per_cell)
+            start = time.monotonic()
+            try:
+                status, message = self._execute(job, end, collector)
+            except _Budget:
+                status, message = "timeout", spent
+            outputs = collector.finish()
+            notebook_left = max(0, notebook_left - collector.used)
+            outcomes[i] = CellOutcome(key=job.key, status=status, outputs=outputs,
+                                      probe_payloads=collector.probe_payloads,
+                                      duration=time.monotonic() - start, message=message)
+            i += 1
+            if message == spent:
+                return spent
+        return ""
 
     def _replay(self, cells: Sequence[CellJob], outcomes: Sequence[CellOutcome | None], end: float) -> bool:
         """Silently re-run the earlier successful student cells in a new kernel; False if it died."""

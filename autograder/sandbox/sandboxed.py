@@ -3,6 +3,10 @@
 Per slot: a size-limited tmpfs on the host holds the job dir, /tmp, /dev/shm and the ipc sockets; a
 cgroup caps memory and pids of each kernel (the parent stays outside it). Between jobs every process of
 the job is killed (freeze + kill + thaw), SysV IPC is removed and the tmpfs is wiped.
+
+The parent serves one student after another, so the next job must find it as it was: kernels cannot
+reach it (own PID namespace, zygote.py), and before every job the runner checks what a child could
+have changed (alive, not stopped, rlimits, nice, CPU affinity) and starts a fresh parent otherwise.
 """
 from __future__ import annotations
 
@@ -11,16 +15,17 @@ import os
 import secrets
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 from autograder.model import InfrastructureError
-from autograder.sandbox import bwrap, procs, slots
+from autograder.sandbox import bwrap, procs, reach, slots
 from autograder.sandbox.cgroups import JobCgroup
 from autograder.sandbox.client import connection_info
 from autograder.sandbox.config import Config
 from autograder.sandbox.guard import GuardProcess
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.parent import ParentDied, ParentProcess
+from autograder.sandbox.parent import ParentProcess
 from autograder.sandbox.runner import Kernel
 from autograder.sandbox.setup import existing_slots, user_ids
 from autograder.sandbox.writefile import wipe, write_json
@@ -35,7 +40,7 @@ def _mount_tmpfs(root: Path, size: int, inodes: int = 65536) -> None:
     if os.path.ismount(root):
         argv = ["mount", "-o", f"remount,{opts}", root]
     else:
-        argv = ["mount", "-t", "tmpfs", "-o", opts, "course-sandbox", str(root)]
+        argv = ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(root)]
     res = subprocess.run([str(a) for a in argv], check=False, capture_output=True)
     if res.returncode != 0:
         raise InfrastructureError(f"cannot mount the slot tmpfs at {root}: "
@@ -61,7 +66,7 @@ class SandboxBackend:
         self.cgroup = JobCgroup(f"course-sandbox/slot{index}")
         self.parent: ParentProcess | None = None
         self.parent_host_pid: int | None = None
-        self._n = 0
+        self.parent_print: dict[str, str] | None = None  # what a child could change, as at launch
         self._reset_slot()
 
     @classmethod
@@ -91,12 +96,19 @@ class SandboxBackend:
             os.chown(d, self.uid, self.gid)
             os.chmod(d, 0o700)
             wipe(d)
+        for name, text in bwrap.etc_files(self.uid, self.gid).items():
+            path = self.paths.root / name
+            path.unlink(missing_ok=True)
+            path.write_text(text)
+            os.chmod(path, 0o644)
         self.cgroup.set_limits(self.limits.memory_bytes, self.limits.pids)
 
     def _launch(self, preload: tuple[str, ...]) -> ParentProcess:
-        argv = bwrap.command(bwrap=self.cfg.bwrap, uid=self.uid, gid=self.gid, venv=self.cfg.venv,
-                             kernel_side=self.cfg.kernel_side, zygote_file=self.cfg.zygote_file,
-                             slot=self.paths, limits=self.limits, preload=preload, gpu=self.gpu)
+        venv, kernel_side, zygote = reach.points(self.cfg)  # bound there in the launcher's mount namespace
+        argv = reach.wrap(bwrap.command(bwrap=self.cfg.bwrap, uid=self.uid, gid=self.gid, venv=venv,
+                                        kernel_side=kernel_side, zygote_file=zygote,
+                                        slot=self.paths, limits=self.limits, preload=preload, gpu=self.gpu),
+                          self.cfg)
         parent = ParentProcess(argv, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd="/",
                                log_path=str(self.log_path))
         try:
@@ -111,6 +123,7 @@ class SandboxBackend:
             if host is None:
                 raise InfrastructureError("cannot find the kernel parent's host pid")
             self.parent_host_pid = host
+            self.parent_print = procs.fingerprint(host)
         except BaseException:
             parent.stop()
             raise
@@ -121,9 +134,19 @@ class SandboxBackend:
             self.parent.stop()
             self.parent = None
             self.parent_host_pid = None
+            self.parent_print = None
+
+    def _parent_intact(self) -> bool:
+        """Alive and unchanged since launch (a kernel cannot reach it; this checks that it did not)."""
+        if self._parent_gone() or self.parent_host_pid is None:
+            return False
+        try:
+            return procs.fingerprint(self.parent_host_pid) == self.parent_print
+        except OSError:
+            return False
 
     def begin_job(self) -> None:
-        if self.cfg.zygote and (self.parent is None or not self.parent.alive()):
+        if self.cfg.zygote and not self._parent_intact():
             self._stop_parent()
             self._reset_slot()  # a dead parent may have left anything behind
             self.parent = self._launch(self.cfg.preload)
@@ -135,9 +158,8 @@ class SandboxBackend:
             self._stop_parent()
             parent = self.parent = self._launch(())
         assert parent is not None and self.parent_host_pid is not None
-        self._n += 1
         key = secrets.token_hex(32)
-        name = f"k{self._n}"
+        name = f"kernel-{uuid.uuid4()}"  # as Jupyter names them (bwrap.CONN_NAME_LEN)
         # No process of the job is alive now (killed with the previous kernel): stale sockets and
         # whatever the job put into /conn go, so a restart cannot be blocked or misdirected.
         wipe(self.paths.conn)
@@ -147,7 +169,7 @@ class SandboxBackend:
         except OSError as exc:
             raise InfrastructureError(f"slot {self.index}: cannot write the connection file: {exc}") from exc
         pid = parent.fork(f"{bwrap.CONN}/{name}.json", timeout=max(1.0, deadline - time.monotonic()))
-        host = procs.find_host_pid(pid, ppid=self.parent_host_pid)
+        host = procs.find_child(self.parent_host_pid, pid)
         if host is None:
             raise InfrastructureError(f"cannot find the host pid of kernel {pid}")
         # Into the job's cgroup before it runs a single student instruction (it waits for "go").
@@ -174,11 +196,8 @@ class SandboxBackend:
 
     def end_job(self) -> None:
         ok = self.cgroup.kill_all()
-        if self.cfg.zygote and self.parent is not None and self._parent_gone():
-            self._stop_parent()
-            for d in self.paths.all():
-                wipe(d)
-            raise ParentDied(f"slot {self.index}: the kernel parent was killed during the job")
+        if self.cfg.zygote and self.parent is not None and not self._parent_intact():
+            self._stop_parent()  # the next job gets a fresh one (begin_job)
         if self.parent is not None and self.parent_host_pid is not None and self.parent.alive():
             # SysV IPC objects outlive their processes; they live in the sandbox's ipc namespace
             subprocess.run(["nsenter", "-t", str(self.parent_host_pid), "--ipc", "ipcrm", "--all"],
@@ -190,6 +209,9 @@ class SandboxBackend:
 
     def oom_kills(self) -> int:
         return self.cgroup.oom_kills()
+
+    def pids_limit_hits(self) -> int:
+        return self.cgroup.pids_limit_hits()
 
     def close(self) -> None:
         if self.guard is not None:

@@ -99,7 +99,7 @@ def smoke_test(cfg: Config) -> str | None:
     uid, gid = ids
     argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--inh-caps=-all",
             "--bounding-set=-all", "--", cfg.bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
-            "--die-with-parent"]
+            "--die-with-parent", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP"]
     system_binds(argv)
     venv, _, zygote = reach.points(cfg)
     argv += ["--proc", "/proc", "--ro-bind", str(venv), VENV, "--ro-bind", str(zygote),

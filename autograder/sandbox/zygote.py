@@ -2,13 +2,21 @@
 
 Runs INSIDE the slot's sandbox as the slot uid (or as a plain subprocess without a sandbox). It is a
 standalone script (stdlib only at module level) because the sandbox sees no repository code but this file.
+argv: PRELOAD (comma-separated modules) MODE ("sandbox" or "local") [PADDING, ignored: see _set_cmdline].
 
 Protocol: JSON lines on stdin (commands) and stdout (events); nothing else ever writes to fd 1.
-  -> {"op": "fork", "conn": PATH}   <- {"ev": "forked", "pid": N}   (child waits for "go")
+  -> {"op": "fork", "conn": PATH}   <- {"ev": "forked", "pid": N}   (child waits for "go"; pid -1: fork failed)
   -> {"op": "go", "pid": N}         child starts an IPKernelApp with connection file PATH
   -> {"op": "killall"}              <- {"ev": "killed"}  (kills every descendant; subreaper sees orphans)
   <- {"ev": "exit", "pid": N, "code": C, "signal": S}     for every kernel child that ends
   <- {"ev": "ready", "pid": N}      once, after the imports
+
+In the sandbox a kernel must not be able to reach this process (it serves the next students' jobs) nor
+see that it is being graded. Every kernel therefore gets its own PID, mount and IPC namespaces: the
+forked child ("relay", in our PID namespace) waits for "go", then forks an init for a new PID namespace,
+which mounts a fresh /proc (only the job's processes are listed), hides this script's folder, drops every
+capability and forks the kernel. The kernel cannot name us: no signal, prlimit, setpriority, ptrace or
+pidfd can reach the parent. The relay ends with the kernel's own exit status (signal included).
 """
 from __future__ import annotations
 
@@ -24,17 +32,31 @@ KERNEL_WARMUP = ("ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger
                  "IPython.core.debugger", "IPython.core.completer", "IPython.core.completerlib",
                  "IPython.core.oinspect", "IPython.extensions.storemagic", "pdb", "pydoc", "debugpy",
                  "tornado.ioloop", "tornado.platform.asyncio", "faulthandler",
-                 "matplotlib.pyplot",  # ~0.5 s per notebook that plots
-                 "course_probe", "course_inputs")  # the probe helpers (kernel_side, on PYTHONPATH)
+                 "matplotlib.pyplot")  # ~0.5 s per notebook that plots
+# Messages with a frame over 64 KiB are sent zero-copy, which starts a pyzmq garbage-collector thread on
+# first use; when the job has used up its process limit that thread cannot start and the message is lost.
+KERNEL_ARGS = ("--HistoryManager.enabled=False", "--IPKernelApp.quiet=True", f"--Session.copy_threshold={1 << 62}")
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
+    1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
+CAP_VERSION_3 = 0x20080522
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
-def _prctl(option: int, value: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(option, value, 0, 0, 0)
+def _prctl(option: int, value: int) -> int:
+    return _LIBC.prctl(option, value, 0, 0, 0)
+
+
+def _check(rc: int, what: str) -> None:
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
 def _send(event: dict) -> None:
@@ -94,50 +116,172 @@ def _die_with_parent() -> None:
         os._exit(0)
 
 
-def _child(go_fd: int, conn: str) -> None:
+def _isolate_fds(keep: set[int]) -> None:
+    """stdin/stdout/stderr to /dev/null, every other descriptor but `keep` closed: the control pipe must
+    not be reachable from student code (it could forge events)."""
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
+
+
+def _set_cmdline(args: list[str]) -> None:
+    """Rewrite what /proc/self/cmdline shows (the argv strings in place, as setproctitle does).
+
+    A forked kernel would otherwise show this script's command line. The runner pads our argv to the
+    exact length of a kernel's, so nothing but the new arguments remains."""
+    with open("/proc/self/stat", "rb") as f:
+        stat = f.read()
+    fields = stat[stat.rfind(b")") + 2:].split()
+    start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end (fields 48, 49)
+    data = b"".join(a.encode() + b"\0" for a in args)[: end - start]
+    ctypes.memmove(start, data.ljust(end - start, b"\0"), end - start)
+
+
+def _kernel_argv(conn: str) -> list[str]:
+    """The command line a kernel started by Jupyter has."""
+    return [sys.executable, "-m", "ipykernel_launcher", "-f", conn]
+
+
+def _run_kernel(conn: str, err: int, sandboxed: bool) -> None:
+    """The kernel process itself; never returns."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # interrupts are KeyboardInterrupt
+    os.setsid()
+    os.chdir(os.environ.get("HOME", "/"))  # the job dir was emptied since the parent started
+    _prctl(PR_SET_CHILD_SUBREAPER, 0)
+    _reseed()
+    if sandboxed:
+        import importlib.util
+
+        _prctl(PR_SET_DUMPABLE, 1)  # as any process: nothing of the parent is reachable from here
+        _set_cmdline(_kernel_argv(conn))
+        sys.orig_argv[:] = _kernel_argv(conn)
+        launcher = importlib.util.find_spec("ipykernel_launcher")
+        sys.argv[:] = [launcher.origin if launcher else "ipykernel_launcher", "-f", conn]
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.path[:] = [p for p in sys.path if p != here]
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(["-f", conn, *KERNEL_ARGS])
+    os.close(err)
+    app.start()
+    os._exit(0)
+
+
+def _private_proc_and_mounts() -> None:
+    """New mount and IPC namespaces; a /proc of the new PID namespace; this script's folder hidden."""
+    _check(_LIBC.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare(mount, ipc)")
+    _check(_LIBC.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    _check(_LIBC.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mount /proc")
+    for sub in (b"/proc/sys", b"/proc/sysrq-trigger", b"/proc/irq", b"/proc/bus"):  # as bwrap does
+        if os.path.exists(sub):
+            _check(_LIBC.mount(sub, sub, None, MS_BIND | MS_REC, None), f"bind {sub!r}")
+            _check(_LIBC.mount(sub, sub, None, MS_BIND | MS_REMOUNT | MS_RDONLY, None), f"read-only {sub!r}")
+    here = os.path.dirname(os.path.abspath(__file__)).encode()
+    _check(_LIBC.mount(b"tmpfs", here, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=4k,mode=755"),
+           "hide the parent's folder")
+
+
+def _drop_capabilities() -> None:
+    """No capability left in any set (the parent holds CAP_SYS_ADMIN in the sandbox's user namespace)."""
+    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    for cap in range(64):
+        if _prctl(PR_CAPBSET_DROP, cap) != 0 and ctypes.get_errno() == 22:  # EINVAL: past the last cap
+            break
+    header = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)
+    _check(_LIBC.capset(header, (ctypes.c_uint32 * 6)()), "capset")
+    with open("/proc/self/status") as f:
+        caps = {k: v.strip() for k, _, v in (line.partition(":") for line in f) if k.startswith("Cap")}
+    if len(caps) < 5 or any(int(v, 16) for v in caps.values()):
+        raise RuntimeError(f"capabilities left after dropping them: {caps}")
+
+
+def _exit_like(status: int) -> None:
+    """End this process the way `status` (a wait status) says: same exit code, or same signal."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)  # a signal that does not terminate
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
+
+
+def _pid_ns_init(conn: str, err: int, status_w: int) -> None:
+    """PID 1 of the kernel's namespace: prepares it, forks the kernel, reaps, reports its wait status.
+
+    As PID 1 it gets from inside the namespace only the signals it handles: none, SIGINT ignored."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _set_cmdline(_kernel_argv(conn))
+    _private_proc_and_mounts()
+    _drop_capabilities()
+    kernel = os.fork()
+    if kernel == 0:
+        os.close(status_w)
+        _run_kernel(conn, err, sandboxed=True)
+    os.close(err)
+    while True:  # orphans of the job are reparented to us
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(70)
+        if pid == kernel:
+            os.write(status_w, status.to_bytes(4, "little"))
+            os._exit(0)  # the rest of the namespace dies with us
+
+
+def _relay(conn: str, err: int) -> None:
+    """Forked child in the sandbox: after "go", starts the kernel's PID namespace and ends like the kernel."""
+    _check(_LIBC.unshare(CLONE_NEWPID), "unshare(pid)")
+    status_r, status_w = os.pipe()
+    init = os.fork()
+    if init == 0:
+        os.close(status_r)
+        _pid_ns_init(conn, err, status_w)
+    os.close(status_w)
+    os.close(err)
+    os.waitpid(init, 0)
+    data = os.read(status_r, 4)
+    _exit_like(int.from_bytes(data, "little") if len(data) == 4 else 71 << 8)
+
+
+def _child(go_fd: int, conn: str, sandboxed: bool) -> None:
     """Runs in the forked child; never returns."""
     err = -1
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         _die_with_parent()
-        # The control pipe must not be reachable from student code (it could forge events).
         err = os.dup(2)  # the parent's log, for start-up failures only; closed before student code
-        null = os.open("/dev/null", os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        keep = sorted({go_fd, err})
-        os.closerange(3, keep[0])
-        os.closerange(keep[0] + 1, keep[1])
-        os.closerange(keep[1] + 1, 65536)
+        _isolate_fds({go_fd, err})
         if os.read(go_fd, 1) != b"g":  # the runner has put us into the job's cgroup
             os._exit(70)
         os.close(go_fd)
-        os.setsid()
-        os.chdir(os.environ.get("HOME", "/"))  # the job dir was emptied since the parent started
-        _prctl(PR_SET_CHILD_SUBREAPER, 0)
-        _reseed()
-        from ipykernel.kernelapp import IPKernelApp
-
-        app = IPKernelApp.instance()
-        app.initialize(["-f", conn, "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"])
-        os.close(err)
-        err = -1
-        app.start()
+        if sandboxed:
+            _relay(conn, err)
+        _run_kernel(conn, err, sandboxed=False)
     except BaseException:  # noqa: BLE001 - a child must never fall back into the parent's loop
         if err >= 0:
             import traceback
 
-            os.write(err, traceback.format_exc().encode("utf-8", "replace"))
+            try:
+                os.write(err, traceback.format_exc().encode("utf-8", "replace"))
+            except OSError:
+                pass
         os._exit(71)
-    os._exit(0)
 
 
 def main(argv: list[str]) -> int:
     preload = [m for m in (argv[0].split(",") if argv else []) if m]
-    if os.environ.get("COURSE_ZYGOTE_SANDBOXED") == "1":
-        # A same-uid child must not ptrace us or read /proc/<us>/mem.
-        _prctl(PR_SET_DUMPABLE, 0)
+    sandboxed = len(argv) > 1 and argv[1] == "sandbox"
+    if sandboxed:
+        _prctl(PR_SET_DUMPABLE, 0)  # defence in depth: nothing of the job can trace or read us
         _drop_editable_finders()
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     _die_with_parent()
@@ -195,10 +339,16 @@ def main(argv: list[str]) -> int:
             op = cmd["op"]
             if op == "fork":
                 r, w = os.pipe()
-                pid = os.fork()
+                try:
+                    pid = os.fork()
+                except OSError as exc:  # the uid's process limit: the runner treats it as a failed start
+                    os.close(r)
+                    os.close(w)
+                    _send({"ev": "forked", "pid": -1, "error": str(exc)})
+                    continue
                 if pid == 0:
                     os.close(w)
-                    _child(r, cmd["conn"])
+                    _child(r, cmd["conn"], sandboxed)
                 os.close(r)
                 kernels.add(pid)
                 waiting[pid] = w
