@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from contextlib import ExitStack
 
 from course_errors import UserError
 
@@ -77,27 +78,26 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
     start = time.monotonic()
     url = parse_executor(executor_url)
     summary = Summary()
-    reader = Store(course.db_url, course.course_id, create=False)  # reads only: creates nothing
-    try:
+    with ExitStack() as stack:
+        # a remote scheduler is reached before anything is written; a local cluster starts only for work
+        client = None if url == "local" else stack.enter_context(cluster(url))
+        reader = Store(course.db_url, course.course_id, create=False)  # reads only: creates nothing
+        stack.callback(reader.close)
         work = plan(course, spec, students, options, base_seed, reader.graded(spec.name), force)
         for student in work.unchanged:
             summary.add(Writer(course, spec, reader, dry_run).unchanged(student))
         if work.jobs:
-            n = local_workers(workers, len(work.jobs), options.sandbox) if url == "local" else 0
-            with cluster(url, n) as client:
-                store = reader if dry_run else Store(course.db_url, course.course_id)
-                try:
-                    writer = Writer(course, spec, store, dry_run)
-                    writer.prepare()
-                    with Progress(len(work.jobs), progress) as bar:
-                        for job, outcome in execute(client, work.jobs, options):
-                            row = writer.persist(job, outcome)
-                            summary.add(row)
-                            bar.advance(row)
-                finally:
-                    store.close()
-    finally:
-        reader.close()
+            client = client or stack.enter_context(cluster(url, local_workers(workers, len(work.jobs),
+                                                                                options.sandbox)))
+            store = reader if dry_run else Store(course.db_url, course.course_id)
+            stack.callback(store.close)
+            writer = Writer(course, spec, store, dry_run)
+            writer.prepare()
+            with Progress(len(work.jobs), progress) as bar:
+                for job, outcome in execute(client, work.jobs, options):
+                    row = writer.persist(job, outcome)
+                    summary.add(row)
+                    bar.advance(row)
     summary.seconds = time.monotonic() - start
     return summary
 

@@ -171,12 +171,12 @@ def test_invalid_notebooks_score_zero_and_others_unaffected(fixture_course):
 
 
 def test_seeds_are_deterministic_per_student_and_test():
+    """Pinned values: a seed must not change between processes, machines or releases (results name it)."""
     from autograder.pipeline import derive_seed
 
-    a = derive_seed(0, "hw", "alice", "t1")
-    assert a == derive_seed(0, "hw", "alice", "t1")
-    assert len({a, derive_seed(0, "hw", "bob", "t1"), derive_seed(0, "hw", "alice", "t2"),
-                derive_seed(1, "hw", "alice", "t1")}) == 4
+    assert [derive_seed(0, "hw", "alice", "t1"), derive_seed(0, "hw", "bob", "t1"),
+            derive_seed(0, "hw", "alice", "t2"), derive_seed(1, "hw", "alice", "t1")] == [
+        948210503, 1806025704, 378911880, 817012684]
 
 
 def test_feedback_html_has_messages_and_own_cells(fixture_course):
@@ -193,16 +193,58 @@ def test_feedback_html_has_messages_and_own_cells(fixture_course):
 @pytest.mark.parametrize("args, needle", [
     (["autograde", "no_such_assignment", "--no-sandbox"], "no assignment 'no_such_assignment'"),
     (["autograde", "fixture_hw", "--student", "nobody", "--no-sandbox"], "no submission of fixture_hw for nobody"),
-    (["autograde", "fixture_hw", "--executor", "ftp://x", "--no-sandbox"], "--executor"),
+    (["autograde", "fixture_hw", "--executor", "ftp://x", "--no-sandbox"], "--executor 'ftp://x': use 'local'"),
+    (["autograde", "fixture_hw", "--executor", "dask://host-without-port", "--no-sandbox"], "dask://HOST:PORT"),
+    (["autograde", "fixture_hw", "--executor", "dask://127.0.0.1:1", "--no-sandbox"], "cannot reach the Dask"),
     (["feedback", "fixture_hw"], "no results for fixture_hw"),
 ])
-def test_bad_input_gives_one_line_error(fixture_course, args, needle):
+def test_bad_input_gives_one_line_error_and_writes_nothing(fixture_course, args, needle):
     course, _ = harness.load_course()
     harness.submit(course, "alice", "correct")
+    before = sorted(p for p in Path(course.data).rglob("*"))
     r = course_cmd(*args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and needle in lines[0], r.stderr
+    assert sorted(p for p in Path(course.data).rglob("*")) == before  # no database, no results, no folders
+
+
+def test_table_has_a_row_per_student_with_notes(fixture_course):
+    """After grading: score, max, late?, and why a notebook was not graded, per student; one summary line."""
+    course, spec = harness.load_course()
+    correct_poly = (harness.SUBMISSIONS / "correct" / "poly.ipynb").read_bytes()
+    harness.submit(course, "alice", "correct")
+    harness.submit(course, "bob", {"poly": correct_poly})
+    harness.submit(course, "carol", {"dist": b'{"cells": [', "poly": correct_poly})
+    r = course_cmd("autograde", "fixture_hw", "--no-sandbox", "--workers", "1", env_extra={"COLUMNS": "250"})
+    assert r.returncode == 0, r.stderr
+    cells = [[c.strip() for c in ln.split("│")[1:-1]] for ln in r.stdout.splitlines() if ln.count("│") == 6]
+    rows = {c[0]: c[1:] for c in cells}  # student -> score, max, late?, notes
+    total, poly = f"{spec.total_points:g}", f"{sum(t.points for t in spec.tests_for('poly')):g}"
+    assert rows["alice"] == [total, total, "-", ""]
+    assert rows["bob"][:3] == [poly, total, "-"] and "dist.ipynb was not submitted" in rows["bob"][3]
+    assert rows["carol"][:3] == [poly, total, "-"] and "dist.ipynb: not valid JSON" in rows["carol"][3]
+    assert "autograde fixture_hw: 3 graded (1 full marks, 2 not), 0 unchanged, 0 infrastructure" in r.stdout
+    # not a terminal: progress as plain lines on stderr, one per submission
+    assert sorted(ln.split(": ")[1].split()[0] for ln in r.stderr.splitlines() if ln.startswith("graded ")) == [
+        "alice", "bob", "carol"]
+    again = course_cmd("autograde", "fixture_hw", "--no-sandbox", env_extra={"COLUMNS": "250"})
+    assert "0 graded" in again.stdout and "3 unchanged" in again.stdout
+    assert "dist.ipynb was not submitted" in again.stdout  # the stored result's notes, not a re-grade
+
+
+def test_late_column_counts_from_the_due_date():
+    import datetime as dt
+
+    from autograder.report import late_text
+
+    due = dt.datetime(2026, 3, 18, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    utc = due.astimezone(dt.UTC).replace(tzinfo=None)  # receipt times are naive UTC
+    assert late_text(utc, due) == "no"
+    assert late_text(utc + dt.timedelta(days=1, hours=2, minutes=5), due) == "yes, 1 d 2 h"
+    assert late_text(utc + dt.timedelta(minutes=7), due) == "yes, 7 min"
+    assert late_text(utc + dt.timedelta(seconds=20), due) == "yes, under 1 min"
+    assert late_text(None, due) == late_text(utc, None) == "-"
 
 
 def test_bad_worker_count_is_an_argparse_error(fixture_course):
