@@ -73,6 +73,7 @@ def baseline(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # many gradings in a row on a loaded machine
 def test_f02_kill_9_then_resume_equals_baseline(fixture_course, baseline):
     populate(8)
     kills = 0
@@ -126,6 +127,7 @@ def test_f03_db_read_only_mid_run_stops_cleanly_and_resumes(fixture_course, monk
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # many gradings in a row on a loaded machine
 def test_f04_concurrent_manual_edits_and_export(fixture_course):
     """Grading (2 workers, one writer) + 2 processes editing manual grades + nbgrader export, all at once."""
     course, _spec = harness.load_course()
@@ -211,6 +213,7 @@ def test_results_file_lost_after_commit_is_restored(fixture_course):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # many gradings in a row on a loaded machine
 def test_f01_parallel_batch_equals_sequential_baseline(tmp_path):
     n = 20
     with course_env(tmp_path / "seq"):
