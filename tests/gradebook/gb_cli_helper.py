@@ -1,9 +1,5 @@
-"""Run the real `course` dispatcher (course_cli.main) in a subprocess with a temporary course.
-
-Another team's subcommand module may not exist yet while the platform is being built; only such a
-missing module is replaced by an empty registration, so course_cli's parsing, lazy handler import and
-one-line error handling are what the tests exercise.
-"""
+"""Run the real `course` dispatcher (course_cli.main) with a temporary course: in a subprocess, or in this
+process for the many small CLI cases. Every subcommand module is the real one (a missing one is an error)."""
 from __future__ import annotations
 
 import os
@@ -12,18 +8,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIM = """
-import importlib, sys, types
-import course_cli
-for name in course_cli.COMMAND_MODULES:
-    try:
-        importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        sys.modules[name] = types.SimpleNamespace(register=lambda sub: None)
-sys.exit(course_cli.main(sys.argv[1:]))
-"""
 
 
 def course(*args: str, root: Path = ROOT, data: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -31,27 +15,17 @@ def course(*args: str, root: Path = ROOT, data: Path, cwd: Path | None = None) -
            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "PYTHONPATH": str(ROOT)}
     env.pop("COURSE_DB_URL", None)
     env.pop("COURSE_EXCHANGE", None)
-    return subprocess.run([sys.executable, "-c", SHIM, *args], check=False, capture_output=True, text=True,
-                          env=env,
-                          cwd=cwd or root)
+    return subprocess.run([sys.executable, "-m", "course_cli", *args], check=False, capture_output=True,
+                          text=True, env=env, cwd=cwd or root)
 
 
 def course_inproc(*args: str, root: Path = ROOT, data: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The same dispatcher, in this process (no interpreter start-up): for the many small CLI cases."""
     import contextlib
-    import importlib
     import io
-    import types
 
     import course_cli
 
-    for name in course_cli.COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            sys.modules[name] = types.SimpleNamespace(register=lambda sub: None)  # type: ignore[assignment]
     saved = {k: os.environ.get(k) for k in ("COURSE_ROOT", "COURSE_DATA_DIR", "COURSE_DB_URL", "COURSE_EXCHANGE")}
     os.environ.update(COURSE_ROOT=str(root), COURSE_DATA_DIR=str(data))
     os.environ.pop("COURSE_DB_URL", None)
