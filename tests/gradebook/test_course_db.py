@@ -1,0 +1,166 @@
+"""The course database, on SQLite and on a private PostgreSQL cluster: nbgrader's scores read by one SQL
+query equal nbgrader's own Gradebook API; the audit and receipt logs are tables written in one locked
+transaction per import / collect; readers create nothing and never import nbgrader."""
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import gb_nbgrader
+import pandas as pd
+import pg_cluster
+import pytest
+
+from gradebook import audit, course_db, nbgrader_db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def pg_server():
+    if not pg_cluster.available():
+        pytest.skip(f"PostgreSQL binaries not found in {pg_cluster.PG_BIN}")
+    with pg_cluster.private_cluster() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])])
+def db_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'gradebook.db'}"
+    return pg_cluster.new_database(request.getfixturevalue("pg_server"), f"t{uuid.uuid4().hex[:12]}")
+
+
+def fast_answer(db_url: str, names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with course_db.reading(db_url) as conn:
+        present = course_db.tables(conn)
+        return nbgrader_db.scores(conn, names, present), nbgrader_db.students(conn, present)
+
+
+def test_one_query_reads_what_nbgrader_reports(db_url):
+    (Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True) if db_url.startswith("sqlite") else None)
+    gb_nbgrader.build(db_url)
+    scores, students = fast_answer(db_url, gb_nbgrader.ASKED)
+    want_scores, want_students = gb_nbgrader.nbgrader_answer(db_url, gb_nbgrader.ASKED)
+    pd.testing.assert_frame_equal(scores, want_scores, check_exact=True)
+    pd.testing.assert_frame_equal(students, want_students, check_exact=True)
+    # the cases the fixture is there for, spelled out
+    by = scores.set_index(["item", "student_id"])
+    assert list(by.index) == [("assignment1", "alice"), ("assignment1", "bob"), ("assignment2", "alice"),
+                              ("assignment2", "carol"), ("assignment2", "dan")]  # no carol/dan/erin in a1
+    assert by.loc[("assignment1", "bob"), "score"] == 2.5 + 0 + 1.2 + 0.3 + 0  # manual over auto, extra credit
+    assert by.loc[("assignment1", "alice"), "max_score"] == 14.0  # grade cells and the task cell
+    assert by.loc[("assignment2", "alice"), "score"] == pytest.approx(9.9 + 0.2 + 0.7)
+    assert students.set_index("student_id").loc["bob"].tolist() == ["", "", "", ""]
+    assert students.set_index("student_id").loc["alice", "id_number"] == "1001"
+
+
+def test_readers_create_nothing_and_read_absent_as_empty(tmp_path):
+    missing = tmp_path / "data" / "gradebook.db"
+    url = f"sqlite:///{missing}"
+    scores, students = fast_answer(url, gb_nbgrader.ASKED)
+    assert scores.empty and students.empty and list(scores.columns) == list(nbgrader_db.SCORE_COLUMNS)
+    assert audit.read_log(url).empty and audit.current_tables(url) == {}
+    with course_db.reading(url) as conn:
+        assert course_db.read_receipts(conn).empty
+    assert not missing.parent.exists()
+    missing.parent.mkdir()
+    missing.touch()  # a database without any table
+    scores, students = fast_answer(url, gb_nbgrader.ASKED)
+    assert scores.empty and students.empty and audit.read_log(url).empty
+    assert missing.stat().st_size == 0
+
+
+def test_read_only_commands_do_not_import_nbgrader(tmp_path):
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    gb_nbgrader.build(url)
+    code = ("import sys; from gradebook import records, course_db, nbgrader_db, audit, commands, explain, export\n"
+            f"with course_db.reading({url!r}) as c: nbgrader_db.scores(c, ['assignment1'], course_db.tables(c))\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbgrader', 'nbformat', 'jsonschema')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_first_write_keeps_nbgrader_schema_first(db_url):
+    with course_db.writing(db_url, gb_nbgrader.COURSE_ID) as conn:
+        course_db.add_audit_events(conn, "roster", "r.csv", [
+            {"key": "alice", "field": "email", "old": "", "new": "a@uni.example", "action": "set"}])
+    with course_db.reading(db_url) as conn:
+        present = course_db.tables(conn)
+    assert {"alembic_version", "assignment", "course_audit_event", "course_receipt"} <= present
+    gb_nbgrader.build(db_url)  # nbgrader still works on the database it did not create alone
+    assert not fast_answer(db_url, gb_nbgrader.ASKED)[0].empty
+    assert audit.current_tables(db_url)["roster"].to_dict("records") == [
+        {"student_id": "alice", "first_name": "", "last_name": "", "email": "a@uni.example", "id_number": ""}]
+
+
+def test_a_failed_import_writes_nothing(db_url):
+    audit.import_rows(db_url, gb_nbgrader.COURSE_ID, "roster", [{"student_id": "alice", "email": "a@x"}], "r1.csv")
+    before = audit.read_log(db_url)
+    with pytest.raises(RuntimeError, match="disk gone"), course_db.writing(db_url, gb_nbgrader.COURSE_ID) as conn:
+        course_db.add_audit_events(conn, "roster", "r2.csv", [
+            {"key": "bob", "field": "email", "old": "", "new": "b@x", "action": "set"}])
+        raise RuntimeError("disk gone")
+    assert audit.read_log(db_url).equals(before)
+
+
+def _import_many(db_url: str, rows: list[dict[str, str]], source: str, start, times: int) -> None:
+    start.wait()
+    for _ in range(times):
+        audit.import_rows(db_url, gb_nbgrader.COURSE_ID, "roster", rows, source)
+
+
+def test_concurrent_imports_each_diff_against_the_state_the_other_left(db_url):
+    """Two instructors import different rosters at once: every import replaces the whole table, so the
+    result is one of the two files, never a mix (a diff computed outside the lock would leave both)."""
+    with course_db.writing(db_url, gb_nbgrader.COURSE_ID):
+        pass  # the schema exists before the race (nbgrader's own set-up is not made for concurrent creators)
+    files = {src: [{"student_id": f"{src}{i}", "email": f"{src}{i}@uni.example"} for i in range(15)]
+             for src in ("a", "b")}
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=_import_many, args=(db_url, rows, src, start, 4)) for src, rows in files.items()]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=600)
+    assert [p.exitcode for p in procs] == [0, 0]
+    log = audit.read_log(db_url)
+    assert list(log["seq"]) == sorted(log["seq"]) and log["seq"].is_unique
+    last_source = log["source"].iloc[-1]
+    roster = audit.current_tables(db_url)["roster"]
+    assert sorted(roster["student_id"]) == sorted(r["student_id"] for r in files[last_source])
+    # and every prefix of the log that ends an import replays to exactly one of the two files
+    for end in log.index[log["source"] != log["source"].shift(-1)]:
+        state = sorted(audit.replay(log.loc[:end])["roster"]["student_id"])
+        assert state in [sorted(r["student_id"] for r in rows) for rows in files.values()]
+
+
+def test_receipts_round_trip_and_the_newest_accepted_wins(db_url):
+    t0 = dt.datetime(2030, 3, 16, 21, 59, 0, 123456, tzinfo=dt.UTC)
+
+    def rec(student, version, seconds, status="accepted"):
+        return {"assignment": "assignment1", "student_id": student, "version": version,
+                "received_at": (t0 + dt.timedelta(seconds=seconds)).isoformat(), "owner_uid": "1000",
+                "expected_uid": "1000", "status": status, "reason": "" if status == "accepted" else "foreign owner",
+                "path": f"assignment1/{student}/{version}"}
+
+    first = [rec("alice", "v1", 0), rec("alice", "v2", 60), rec("bob", "v1", 5, "rejected")]
+    with course_db.writing(db_url, gb_nbgrader.COURSE_ID) as conn:
+        course_db.add_receipts(conn, first)
+    with course_db.writing(db_url, gb_nbgrader.COURSE_ID) as conn:
+        assert course_db.receipt_paths(conn) == {r["path"] for r in first}
+        course_db.add_receipts(conn, [rec("alice", "v3", 30), rec("bob", "v2", 90)])
+        newest = course_db.newest_accepted(conn, "assignment1", {"alice", "bob"})
+    assert {s: r["version"] for s, r in newest.items()} == {"alice": "v2", "bob": "v2"}
+    assert newest["alice"]["received_at"] == (t0 + dt.timedelta(seconds=60)).isoformat()  # microseconds kept
+    with course_db.reading(db_url) as conn:
+        log = course_db.read_receipts(conn)
+    assert list(log["version"]) == ["v1", "v2", "v1", "v3", "v2"]  # the order recorded
+    assert log["received_at"].iloc[0] == pd.Timestamp(t0)
+    with pytest.raises(Exception, match="(?i)unique"), course_db.writing(db_url, gb_nbgrader.COURSE_ID) as conn:
+        course_db.add_receipts(conn, [rec("alice", "v1", 0)])  # a version is recorded once
