@@ -33,13 +33,14 @@ SYSTEM_RO = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin")
 
 @dataclass(frozen=True)
 class SlotPaths:
-    """Host-side directories of one slot (all on the slot's size-limited tmpfs)."""
+    """Host-side directories of one slot, all on the slot's size-limited tmpfs: /proc/self/mountinfo
+    shows a kernel only their names inside that tmpfs, never a host path."""
 
     root: Path
 
     @property
     def job(self) -> Path:
-        return self.root / "job"
+        return self.root / "home"
 
     @property
     def tmp(self) -> Path:
@@ -51,17 +52,27 @@ class SlotPaths:
 
     @property
     def conn(self) -> Path:
-        return self.root / "conn"
+        return self.root / "run"
 
+    # root-owned and read-only in the sandbox, copied in by the runner
     @property
-    def passwd(self) -> Path:  # root-owned files on the slot's tmpfs, outside the kernel's folders
+    def passwd(self) -> Path:
         return self.root / "passwd"
 
     @property
     def group(self) -> Path:
         return self.root / "group"
 
+    @property
+    def lib(self) -> Path:  # autograder/kernel_side
+        return self.root / "lib"
+
+    @property
+    def boot(self) -> Path:  # zygote.py
+        return self.root / "boot"
+
     def all(self) -> tuple[Path, ...]:
+        """What the kernel may write (emptied between jobs)."""
         return (self.job, self.tmp, self.shm, self.conn)
 
 
@@ -111,8 +122,8 @@ def system_binds(args: list[str]) -> None:
             args += ["--ro-bind", path, path]
 
 
-def command(*, bwrap: str, uid: int, gid: int, venv: Path, kernel_side: Path | None, zygote_file: Path,
-            slot: SlotPaths, limits: Limits, preload: tuple[str, ...], gpu: bool = False) -> list[str]:
+def command(*, bwrap: str, uid: int, gid: int, venv: Path, slot: SlotPaths, limits: Limits,
+            preload: tuple[str, ...], gpu: bool = False) -> list[str]:
     args = [
         "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--inh-caps=-all",
         "--bounding-set=-all", "--no-new-privs", "--",
@@ -125,12 +136,8 @@ def command(*, bwrap: str, uid: int, gid: int, venv: Path, kernel_side: Path | N
     system_binds(args)
     args += ["--ro-bind", str(slot.passwd), "/etc/passwd", "--ro-bind", str(slot.group), "/etc/group",
              "--ro-bind-try", "/etc/fonts", "/etc/fonts"]  # matplotlib's text rendering
-    args += ["--ro-bind", str(venv), VENV]
-    if kernel_side is not None and kernel_side.is_dir():
-        args += ["--ro-bind", str(kernel_side), KERNEL_SIDE]
-    else:
-        args += ["--dir", KERNEL_SIDE]
-    args += ["--ro-bind", str(zygote_file), ZYGOTE]
+    args += ["--ro-bind", str(venv), VENV, "--ro-bind", str(slot.lib), KERNEL_SIDE,
+             "--ro-bind", str(slot.boot), os.path.dirname(ZYGOTE)]
     args += ["--proc", "/proc", "--dev", "/dev"]
     if gpu:
         for dev in sorted(glob.glob("/dev/nvidia*")):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import subprocess
 import time
 import uuid
@@ -32,15 +33,28 @@ from autograder.sandbox.writefile import wipe, write_json
 
 PARENT_START_TIMEOUT = 120.0
 CONN_TMPFS_BYTES = 1 << 20
+TMPFS_SOURCE = "tmpfs"
+
+
+def _mount_source(path: Path) -> str | None:
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if fields[4] == str(path):
+                return fields[fields.index("-") + 2]
+    return None
 
 
 def _mount_tmpfs(root: Path, size: int, inodes: int = 65536) -> None:
     root.mkdir(mode=0o711, parents=True, exist_ok=True)
     opts = f"size={size},nr_inodes={inodes},mode=0711,nosuid,nodev"
+    if os.path.ismount(root) and _mount_source(root) != TMPFS_SOURCE:
+        # mounted under another name (kernels see it in /proc/self/mountinfo): a fresh one
+        subprocess.run(["umount", "-l", str(root)], check=False, capture_output=True)
     if os.path.ismount(root):
         argv = ["mount", "-o", f"remount,{opts}", root]
     else:
-        argv = ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(root)]
+        argv = ["mount", "-t", "tmpfs", "-o", opts, TMPFS_SOURCE, str(root)]
     res = subprocess.run([str(a) for a in argv], check=False, capture_output=True)
     if res.returncode != 0:
         raise InfrastructureError(f"cannot mount the slot tmpfs at {root}: "
@@ -96,17 +110,33 @@ class SandboxBackend:
             os.chown(d, self.uid, self.gid)
             os.chmod(d, 0o700)
             wipe(d)
+        self._install_readonly()
+        self.cgroup.set_limits(self.limits.memory_bytes, self.limits.pids)
+
+    def _install_readonly(self) -> None:
+        """Root-owned copies of what the sandbox binds read-only: on the slot's tmpfs they show no host path."""
         for name, text in bwrap.etc_files(self.uid, self.gid).items():
             path = self.paths.root / name
             path.unlink(missing_ok=True)
             path.write_text(text)
             os.chmod(path, 0o644)
-        self.cgroup.set_limits(self.limits.memory_bytes, self.limits.pids)
+        for d in (self.paths.lib, self.paths.boot):
+            shutil.rmtree(d, ignore_errors=True)
+        if self.cfg.kernel_side.is_dir():
+            shutil.copytree(self.cfg.kernel_side, self.paths.lib, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            self.paths.lib.mkdir()
+        self.paths.boot.mkdir()
+        shutil.copyfile(self.cfg.zygote_file, self.paths.boot / os.path.basename(bwrap.ZYGOTE))
+        for d in (self.paths.lib, self.paths.boot):
+            os.chmod(d, 0o755)
+            for path in d.rglob("*"):
+                os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
     def _launch(self, preload: tuple[str, ...]) -> ParentProcess:
-        venv, kernel_side, zygote = reach.points(self.cfg)  # bound there in the launcher's mount namespace
+        venv, _kernel_side, _zygote = reach.points(self.cfg)  # bound there in the launcher's mount namespace
+        # the kernel-side helpers and the zygote are bound from the slot's own copies (_install_readonly)
         argv = reach.wrap(bwrap.command(bwrap=self.cfg.bwrap, uid=self.uid, gid=self.gid, venv=venv,
-                                        kernel_side=kernel_side, zygote_file=zygote,
                                         slot=self.paths, limits=self.limits, preload=preload, gpu=self.gpu),
                           self.cfg)
         parent = ParentProcess(argv, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd="/",

@@ -34,3 +34,32 @@ def assert_valid_notebook(outcomes) -> None:
         nb.cells.append(c)
     nbformat.validate(nb)
     nbformat.reads(nbformat.writes(nb), as_version=4)
+
+
+def run_measured(sandboxed: bool, cells: list[tuple[str, str, float]], budget: float):
+    """Run a notebook in a fresh runner process (rss_runner.py): (peak RSS growth in KiB, limits, outcomes)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from autograder.model import CellOutcome
+    from autograder.sandbox import Limits
+
+    spec = json.dumps({"sandbox": sandboxed, "budget": budget, "cells": cells})
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("rss_runner.py"))], input=spec,
+                          capture_output=True, text=True, timeout=budget + 300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    return got["grown_kib"], Limits(**got["limits"]), [CellOutcome(**o) for o in got["outcomes"]]
+
+
+def wait_for(predicate, timeout: float = 120.0, what: str = "the event") -> None:
+    """Poll `predicate` until it holds (an event the test caused); fail after a generous timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} did not happen within {timeout:g} s")
+        time.sleep(0.02)

@@ -1,19 +1,18 @@
-"""Hostile cells in the sandbox (security.md §4.2 A09–A14, A16) and the kernel parent's own defences."""
+"""Hostile cells in the sandbox (A09–A14, A16: crashes, loops, memory, fork and output bombs, full disks)."""
 from __future__ import annotations
 
 import json
-import resource
 import threading
 
 import pytest
-from sandbox_helpers import assert_valid_notebook, cell, sandbox_or_skip, stdout
+from sandbox_helpers import assert_valid_notebook, cell, run_measured, sandbox_or_skip, stdout
 
-from autograder.model import InfrastructureError
-from autograder.sandbox import Limits, open_slot, procs
+from autograder.sandbox import Limits, bwrap, open_slot, procs
 
 pytestmark = pytest.mark.sandbox
 
 SIG_IGN_LOOP = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass"
+LOOP_TIMEOUT = 5.0  # cell timeout of the loops: far above the time a loaded machine needs to start a cell
 
 
 def test_a09_crashes_cost_only_their_cell(sbx_slot):
@@ -32,20 +31,22 @@ def test_a09_crashes_cost_only_their_cell(sbx_slot):
 
 @pytest.mark.slow
 def test_a10_loops_time_out_and_later_cells_run(sbx_slot):
+    # The timeout must hit the loop itself, after its first statement (SIG_IGN) ran: LOOP_TIMEOUT leaves
+    # a loaded machine seconds for that, and no assert depends on how long anything took.
     cells = [cell("a", "z = 7")]
     loops = ["while True: pass",
              "while True:\n    try:\n        while True: pass\n    except KeyboardInterrupt:\n        pass",
              SIG_IGN_LOOP, "import time\ntime.sleep(1e6)"]
-    cells += [cell(f"loop{i}", src, timeout=1.0) for i, src in enumerate(loops)]
-    cells += [cell("input", "input()", timeout=1.0), cell("b", "print(z)")]
-    budget = 60
+    cells += [cell(f"loop{i}", src, timeout=LOOP_TIMEOUT) for i, src in enumerate(loops)]
+    cells += [cell("input", "input()", timeout=60), cell("b", "print(z)")]
+    budget = 180
     out = sbx_slot.run_notebook(cells, budget=budget)
-    assert [o.status for o in out] == ["ok", "timeout", "timeout", "timeout", "timeout", "error", "ok"]
-    assert out[1].message == "timed out after 1 s (interrupted)"
-    assert out[3].message == "timed out after 1 s (kernel killed)"
+    assert [o.status for o in out] == ["ok", "timeout", "timeout", "timeout", "timeout", "error", "ok"], \
+        [(o.status, o.message) for o in out]
+    assert out[1].message == f"timed out after {LOOP_TIMEOUT:g} s (interrupted)"
+    assert out[3].message == f"timed out after {LOOP_TIMEOUT:g} s (kernel killed)"
     assert "StdinNotImplementedError" in out[5].message  # allow_stdin=False: fails at once, never blocks
     assert stdout(out[6]) == "7\n"
-    assert sum(o.duration for o in out) < budget
 
 
 @pytest.mark.slow
@@ -93,9 +94,12 @@ def test_a12_fork_and_thread_bombs_are_capped_while_another_slot_grades():
         uid = bomb_slot.backend.uid
         left = procs.pids_of_uid(uid)
         assert len(left) <= 3, left  # bwrap, its init and the kernel parent
-    assert bombs[0].status == "ok" and json.loads(stdout(bombs[0])) < limits.pids
-    assert bombs[1].status == "ok" and json.loads(stdout(bombs[1])) < limits.pids
-    assert bombs[2].status == "timeout"
+    limit = f"process limit reached ({limits.pids} processes and threads)"
+    for bomb in bombs[:2]:  # the cell caught the failure itself: ok, with the cause in its message
+        assert bomb.status == "ok" and bomb.message == limit, (bomb.status, bomb.message)
+        assert json.loads(bomb.outputs[0]["text"]) < limits.pids
+        assert bomb.outputs[-1]["text"] == f"[{limit}: forks and new threads failed]\n"
+    assert bombs[2].status == "timeout" and bombs[2].message.startswith(limit), bombs[2].message
     for run in results["control"]:
         assert [o.status for o in run] == ["ok", "ok"] and stdout(run[1]) == "45\n"
 
@@ -107,20 +111,18 @@ def payload_bytes(outputs: list[dict]) -> int:
 
 
 @pytest.mark.parametrize("sandboxed", [False, True], ids=["local", "sandbox"])
-def test_a14_output_bombs_are_capped_while_received(sandboxed, local_slot, request):
-    slot = request.getfixturevalue("sbx_slot") if sandboxed else local_slot
-    limits = slot.backend.limits
+def test_a14_output_bombs_are_capped_while_received(sandboxed):
+    if sandboxed:
+        sandbox_or_skip()
     png = ("from IPython.display import display\nimport base64\n"
            "display({'image/png': base64.b64encode(b'\\x89PNG' + b'\\0' * (50 << 20)).decode()}, raw=True)")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out = slot.run_notebook([
-        cell("line", "print('x' * 100_000_000)"),
-        cell("lines", "for i in range(200_000): print(i)"),
-        cell("png", png),
-        cell("ctrl", "print('\\x1b[31mred\\x1b[0m \\x00\\x07\\x08 bell')\nprint('\\udcff lone')"),
-        cell("after", "print('fine')"),
+    grown_kib, limits, out = run_measured(sandboxed, [
+        ("line", "print('x' * 100_000_000)", 60),
+        ("lines", "for i in range(200_000): print(i)", 60),
+        ("png", png, 60),
+        ("ctrl", "print('\\x1b[31mred\\x1b[0m \\x00\\x07\\x08 bell')\nprint('\\udcff lone')", 60),
+        ("after", "print('fine')", 60),
     ], budget=180)
-    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert [o.status for o in out] == ["ok"] * 5, [(o.status, o.message) for o in out]
     total = 0
     for o in out[:3]:
@@ -134,6 +136,7 @@ def test_a14_output_bombs_are_capped_while_received(sandboxed, local_slot, reque
     assert stdout(out[4]) == "fine\n"
     assert total <= limits.output_bytes_per_notebook
     assert_valid_notebook(out)
+    # 100 MB of text and a 50 MB image went through the runner: its peak grows by far less
     assert grown_kib < 80 * 1024, f"runner peak RSS grew by {grown_kib} KiB"
 
 
@@ -142,29 +145,6 @@ def test_rng_is_reseeded_per_kernel(sbx_slot):
     a = json.loads(stdout(sbx_slot.run_notebook([cell("a", src)], budget=60)[0]))
     b = json.loads(stdout(sbx_slot.run_notebook([cell("a", src)], budget=60)[0]))
     assert all(x != y for x, y in zip(a, b)), (a, b)
-
-
-def test_kernel_parent_cannot_be_read_or_traced(sbx_slot):
-    src = ("import os, json, ctypes\nppid = os.getppid()\nres = {}\n"
-           "try:\n    open(f'/proc/{ppid}/mem', 'rb').read(1)\n    res['mem'] = 'read'\n"
-           "except OSError as e:\n    res['mem'] = type(e).__name__\n"
-           "libc = ctypes.CDLL(None, use_errno=True)\n"
-           "res['ptrace'] = libc.ptrace(16, ppid, 0, 0)\n"  # PTRACE_ATTACH
-           "res['dumpable'] = open(f'/proc/{ppid}/status').read().count('\\n') > 0\n"
-           "print(json.dumps(res))")
-    got = json.loads(stdout(sbx_slot.run_notebook([cell("a", src)], budget=60)[0]))
-    assert got["mem"] in ("PermissionError", "FileNotFoundError")
-    assert got["ptrace"] == -1
-
-
-def test_killing_the_parent_is_an_infrastructure_error_and_the_slot_recovers(sbx_slot):
-    if not sbx_slot.backend.cfg.zygote:
-        pytest.skip("plain mode has no long-lived parent")
-    with pytest.raises(InfrastructureError):
-        sbx_slot.run_notebook([cell("a", "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(0.5)"),
-                               cell("b", "print(1)")], budget=60)
-    out = sbx_slot.run_notebook([cell("a", "print('back')")], budget=60)
-    assert out[0].status == "ok" and stdout(out[0]) == "back\n"
 
 
 def test_gpu_devices_are_passed_through():
@@ -180,7 +160,7 @@ def test_gpu_devices_are_passed_through():
 
 @pytest.mark.slow
 def test_full_disks_do_not_block_a_kernel_restart(sbx_slot):
-    fill = ("import os\nfor d in ('/job', '/conn'):\n    i = 0\n    try:\n"
+    fill = (f"import os\nfor d in ({bwrap.JOB!r}, {bwrap.CONN!r}):\n    i = 0\n    try:\n"
             "        while True:\n            open(f'{d}/f{i}', 'wb').write(b'x' * (1 << 20)); i += 1\n"
             "    except OSError:\n        pass\n"
             "    try:\n        while True:\n            open(f'{d}/e{i}', 'wb'); i += 1\n"
@@ -214,16 +194,16 @@ def test_slot_outlives_the_thread_that_opened_it():
 
 
 @pytest.mark.parametrize("sandboxed", [False, True], ids=["local", "sandbox"])
-def test_multipart_message_bomb_does_not_reach_the_runner(sandboxed, local_slot, request):
+def test_multipart_message_bomb_does_not_reach_the_runner(sandboxed):
     # ZMQ_MAXMSGSIZE caps frames, not messages: 60 x 8 MiB frames of one buffer cost the kernel 8 MiB.
-    slot = request.getfixturevalue("sbx_slot") if sandboxed else local_slot
+    if sandboxed:
+        sandbox_or_skip()
     bomb = ("k = get_ipython().kernel\nbig = b'x' * (8 << 20)\n"
             "k.session.send(k.iopub_socket, 'stream', {'name': 'stdout', 'text': 'hi'}, parent=k.get_parent(),"
             " buffers=[big] * 60)")
-    slot.run_notebook([cell("warm", "1")], budget=60)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out = slot.run_notebook([cell("a", "v = 5"), cell("bomb", bomb), cell("b", "print(v)")], budget=120)
-    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    grown_kib, _limits, out = run_measured(sandboxed, [("a", "v = 5", 60), ("bomb", bomb, 60),
+                                                       ("b", "print(v)", 60)], budget=120)
     assert out[1].status in ("ok", "error"), (out[1].status, out[1].message)
     assert out[2].status == "ok" and stdout(out[2]) == "5\n"
+    # 480 MiB were sent at the runner: its peak grows by far less
     assert grown_kib < 100 * 1024, f"runner peak RSS grew by {grown_kib} KiB"

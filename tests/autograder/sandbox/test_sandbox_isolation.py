@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import socket
+import sys
 import threading
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from sandbox_helpers import cell, sandbox_or_skip, stdout
 
 import autograder
-from autograder.sandbox import procs
+from autograder.sandbox import bwrap, procs
 
 pytestmark = pytest.mark.sandbox
 
@@ -34,12 +35,13 @@ def result(slot, source: str, timeout: float = 30.0):
 def test_identity_uid_caps_nonewprivs(sbx_slot):
     got = result(sbx_slot, "import os, json\n"
                  "st = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines())\n"
-                 "print(json.dumps([os.getuid(), st['CapEff'].strip(), st['NoNewPrivs'].strip(), os.getcwd()]))")
-    uid, capeff, nnp, cwd = got
+                 "caps = [st[k].strip() for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb')]\n"
+                 "print(json.dumps([os.getuid(), caps, st['NoNewPrivs'].strip(), os.getcwd()]))")
+    uid, caps, nnp, cwd = got
     assert pwd.getpwuid(uid).pw_name == f"course-sbx{sbx_slot.backend.index}"
-    assert int(capeff, 16) == 0
+    assert [int(c, 16) for c in caps] == [0, 0, 0, 0, 0], caps  # the parent's capabilities are all gone
     assert nnp == "1"
-    assert cwd == "/job"
+    assert cwd == bwrap.JOB
 
 
 def test_environment_has_no_grader_variables(sbx_slot, monkeypatch):
@@ -50,6 +52,46 @@ def test_environment_has_no_grader_variables(sbx_slot, monkeypatch):
     # nothing of the grader's environment reaches the kernel (the kernel's own variables aside)
     leaked = {k for k in os.environ if k in env and env[k] == os.environ[k] and k not in ("LANG", "PYTHONDONTWRITEBYTECODE")}
     assert leaked == set(), leaked
+
+
+# What student code could look at to learn that it runs in the grader, and not in a notebook server.
+LOOK_FOR_THE_GRADER = """
+import getpass, json, os, socket, sys
+seen = {'env': dict(os.environ), 'argv': sys.argv, 'orig_argv': sys.orig_argv, 'path': sys.path,
+        'user': getpass.getuser(), 'host': socket.gethostname(), 'cwd': os.getcwd(),
+        'passwd': open('/etc/passwd').read(), 'group': open('/etc/group').read(), 'files': {}, 'procs': {}}
+for top in ('/', '/opt', '/run', '/home', '/tmp', '/dev/shm', os.getcwd(), '/etc'):
+    for root, dirs, files in os.walk(top):
+        if root.startswith(('/usr', '/proc', '/sys', '/dev/pts', '/opt/venv', __KERNEL_SIDE__)):
+            dirs[:] = []
+            continue
+        seen['files'][root] = sorted(dirs + files)
+def read(path):
+    try:
+        return open(path, 'rb').read().decode('latin-1')
+    except OSError as e:
+        return type(e).__name__
+for p in (x for x in os.listdir('/proc') if x.isdigit()):
+    seen['procs'][p] = [read(f'/proc/{p}/{k}') for k in ('cmdline', 'comm', 'environ', 'mountinfo', 'cgroup')]
+print(json.dumps(seen))
+"""
+MARKERS = ("course", "sbx", "sandbox", "zygote", "grade", "autograder", "bwrap", "probe")
+
+
+def test_nothing_tells_the_kernel_it_is_being_graded(sbx_slot):
+    # The probe helper's folder is left out: probe cells import it by name (the probe protocol's choice).
+    seen = result(sbx_slot, LOOK_FOR_THE_GRADER.replace("__KERNEL_SIDE__", repr(bwrap.KERNEL_SIDE)))
+    # /proc/self/mountinfo names the host folder of each bind; the venv is the one bind from the host's
+    # own file system whose path the instructor chose (everything else is a system path or the slot's tmpfs)
+    text = json.dumps(seen).replace(json.dumps(str(Path(sys.prefix).resolve()))[1:-1], "VENV").lower()
+    assert [m for m in MARKERS if m in text] == [], [(m, text[max(0, text.find(m) - 200):text.find(m) + 50])
+                                                     for m in MARKERS if m in text]
+    assert seen["user"] == bwrap.USER and seen["cwd"] == bwrap.JOB and seen["host"] == bwrap.HOSTNAME
+    # an ordinary kernel as Jupyter starts it; its own namespace's init has the same command line
+    assert seen["orig_argv"][1:4] == ["-m", "ipykernel_launcher", "-f"]
+    assert sorted(seen["procs"]) == ["1", "2"]
+    assert all(p[0].split("\0")[:4] == seen["orig_argv"][:4] for p in seen["procs"].values())
+    assert sbx_slot.backend.parent_host_pid is not None
 
 
 def test_secret_files_are_unreachable(sbx_slot, tmp_path, monkeypatch):
@@ -116,7 +158,7 @@ def test_no_network_to_a_loopback_canary(sbx_slot):
 def test_read_only_binds_refuse_writes(sbx_slot):
     import sys
 
-    targets = [f"{sys.prefix}/canary.txt", "/usr/canary.txt", "/opt/course-kernel/canary.txt", "/canary.txt",
+    targets = [f"{sys.prefix}/canary.txt", "/usr/canary.txt", f"{bwrap.KERNEL_SIDE}/canary.txt", "/canary.txt",
                "/etc/passwd"]
     got = result(sbx_slot, f"import json\nres = {{}}\nfor p in {targets!r}:\n"
                  "    try:\n        open(p, 'a').write('x')\n        res[p] = 'written'\n"
@@ -129,7 +171,7 @@ def test_read_only_binds_refuse_writes(sbx_slot):
 def test_disk_fill_stops_at_the_tmpfs_cap(sbx_slot):
     before = shutil.disk_usage("/").free
     fill = ("import json, errno\nres = {}\nchunk = b'x' * (1 << 20)\n"
-            "for p in ('/tmp/fill', '/job/fill', '/dev/shm/fill'):\n"
+            f"for p in ('/tmp/fill', '{bwrap.JOB}/fill', '/dev/shm/fill'):\n"
             "    n = 0\n    try:\n        with open(p, 'wb') as f:\n"
             "            for _ in range(1024):\n                f.write(chunk); n += 1\n"
             "    except OSError as e:\n        res[p] = [n, errno.errorcode.get(e.errno, str(e.errno))]\n"
@@ -145,7 +187,7 @@ def test_disk_fill_stops_at_the_tmpfs_cap(sbx_slot):
 
 def test_nothing_survives_between_notebooks(sbx_slot):
     job1 = ("import os, subprocess, sys, json\nleft_global = 1\n"
-            "for p in ('/tmp/t1', '/job/c1', '/dev/shm/s1'):\n    open(p, 'w').write('x')\n"
+            f"for p in ('/tmp/t1', '{bwrap.JOB}/c1', '/dev/shm/s1'):\n    open(p, 'w').write('x')\n"
             "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'], start_new_session=True)\n"
             "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        import time; time.sleep(300)\n"
             "    os._exit(0)\n"
@@ -159,10 +201,11 @@ def test_nothing_survives_between_notebooks(sbx_slot):
     allowed = {parent.proc.pid} | procs.descendants(parent.proc.pid) if parent else set()
     assert slot_procs <= allowed and len(slot_procs) <= 3, (slot_procs, allowed)
     job2 = ("import os, json, ctypes\nlibc = ctypes.CDLL(None)\n"
-            "print(json.dumps([os.path.exists(p) for p in ('/tmp/t1', '/job/c1', '/dev/shm/s1')]"
-            " + [libc.shmget(0x5eed, 4096, 0o666) >= 0, 'left_global' in globals(), len(os.listdir('/proc'))]))")
+            f"print(json.dumps([os.path.exists(p) for p in ('/tmp/t1', '{bwrap.JOB}/c1', '/dev/shm/s1')]"
+            " + [libc.shmget(0x5eed, 4096, 0o666) >= 0, 'left_global' in globals(),"
+            " sorted(p for p in os.listdir('/proc') if p.isdigit())]))")
     got = result(sbx_slot, job2)
-    assert got[:5] == [False, False, False, False, False]
+    assert got == [False, False, False, False, False, ["1", "2"]]  # no file, IPC, global or process left
 
 
 @pytest.mark.slow
