@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from gradebook.records import KINDS
+from gradebook.schemas import KINDS, SEP
 
 LOG_COLUMNS = ("seq", "at", "source", "kind", "key", "field", "old", "new", "action")
-SEP = "|"  # key columns joined; '|' is refused in key cells at import
-
 
 def store_dir(course) -> Path:
     return Path(course.data) / "gradebook"
@@ -48,7 +46,7 @@ def replay(log: pd.DataFrame) -> dict[str, pd.DataFrame]:
         first_seen = sets.groupby("key", sort=False)["seq"].min().sort_values()  # stable: first import order
         wide = (sets.sort_values("seq").drop_duplicates(["key", "field"], keep="last")
                 .pivot(index="key", columns="field", values="new").reindex(first_seen.index))
-        wide = wide.reindex(columns=list(values)).fillna("")
+        wide = wide.reindex(columns=list(values)).astype(object).fillna("")
         split = pd.DataFrame(wide.index.str.split(SEP, regex=False).tolist(), columns=list(keys), index=wide.index)
         out[kind] = pd.concat([split, wide], axis=1).reset_index(drop=True)
     return out

@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Validates the whole file first; a re-import appends one audit event per changed value.")
     p.add_argument("kind", choices=("roster", "scores", "teams", "team_scores", "extensions", "accommodations"))
     p.add_argument("file", help="CSV file with a header row")
+    p.add_argument("--replace", action="store_true",
+                   help="let the file replace the whole table: rows it lacks are removed (and listed)")
     policy_arg(p)
     p.set_defaults(handler=H + "import_csv")
 

@@ -70,21 +70,20 @@ def report(args: argparse.Namespace) -> int:
 
 
 def import_csv(args: argparse.Namespace) -> int:
-    from gradebook import audit, records
+    from gradebook import audit, schemas
 
     course = _course()
     policy = _policy(args, course)
     store = audit.store_dir(course)
     tables = audit.current_tables(store)
-    roster = set(tables["roster"]["student_id"]) if "roster" in tables else None
-    if roster is None and args.kind != "roster":
-        raise ValueError(f"{args.file}: import the roster first (`course import roster FILE`); "
-                         "scores are checked against it")
     path = Path(args.file)
-    rows = records.read_csv_rows(path, args.kind, policy, roster)
+    rows = schemas.read_csv(path, args.kind, policy, tables)
+    removed = schemas.removed_keys(path, args.kind, rows, tables.get(args.kind), args.replace)
     events = audit.import_rows(store, args.kind, rows, str(path.resolve()))
     changed = sum(e["action"] == "set" for e in events)
     deleted = sum(e["action"] == "delete" for e in events)
+    if removed:
+        print(f"removed {len(removed)} row(s): {', '.join(k.replace('|', '/') for k in removed)}")
     print(f"{args.kind}: {len(rows)} rows from {path}; {changed} values changed, {deleted} rows removed "
           f"(audit log: {store / 'audit.csv'})")
     return 0

@@ -4,6 +4,7 @@ Columns, in a stable order: roster fields; per item `<item>.raw/.max/.received/.
 .late_units/.penalty/.points/.status`; per speed test `<test>.raw/.max/.received/.extra_s/.window_end/
 .fraction/.status` then `speedtests.points`; per bonus `<b>.raw/.points/.capped`; per part
 `part.<part>.points/.for_minimum/.required/.minimum_met`; then `total`, `capped`, `final`, `passed`, `reasons`.
+A speed-test answer counts only if received between the test's opening and the end of its window.
 """
 from __future__ import annotations
 
@@ -44,6 +45,16 @@ def round_grade(x: np.ndarray, step: float, mode: str) -> np.ndarray:
     q = np.round(x / step, 9)  # 4.45/0.1 is 44.4999…: clean float noise before deciding
     q = np.floor(q + 0.5) if mode == "half_up" else np.floor(q)
     return np.round(q * step, 10)
+
+
+def shown_below(x: np.ndarray, bound: float) -> list[str]:
+    """Values as text with two decimals, or as many more as it takes to show a value below `bound` as below
+    it: a part total of 2.496 reads "2.496 < required 2.5", never "2.5 < required 2.5"."""
+    x = np.asarray(x, dtype=float)
+    digits = np.full(x.shape, 2)
+    for d in range(2, 10):
+        digits = np.where((digits == d) & (x < bound) & (np.round(x, d) >= bound), d + 1, digits)
+    return [f"{v:.{d}f}".rstrip("0").rstrip(".") for v, d in zip(x.tolist(), digits.tolist(), strict=True)]
 
 
 def compute(policy: Policy, rec: Records) -> pd.DataFrame:
@@ -125,12 +136,13 @@ def compute(policy: Policy, rec: Records) -> pd.DataFrame:
             extra = specific.fillna(extra_all).fillna(0.0).to_numpy()
             end = test.opens.timestamp() + st.duration_s + st.grace_s + extra
             has_score, has_receipt = ~np.isnan(r), ~np.isnan(got)
+            before = has_receipt & (np.nan_to_num(got) < test.opens.timestamp())  # not an answer to the test
             after = has_receipt & (np.nan_to_num(got) > end)
             no_receipt = has_score & ~has_receipt & policy.final.require_receipt
-            frac = np.where(has_score & ~after & ~no_receipt & (np.nan_to_num(m) > 0),
+            frac = np.where(has_score & ~before & ~after & ~no_receipt & (np.nan_to_num(m) > 0),
                             np.nan_to_num(r) / np.where(m > 0, m, 1), 0.0)
-            status = np.select([~has_score & ~has_receipt, after, ~has_score, no_receipt],
-                               ["missing", "after window", "not graded", "no receipt"], "in window")
+            status = np.select([~has_score & ~has_receipt, before, after, ~has_score, no_receipt],
+                               ["missing", "before window", "after window", "not graded", "no receipt"], "in window")
             cols |= {p + "raw": r, p + "max": m, p + "received": _local(got, idx, tz),
                      p + "extra_s": extra, p + "window_end": _local(end, idx, tz),
                      p + "fraction": frac, p + "status": status}
@@ -162,7 +174,7 @@ def compute(policy: Policy, rec: Records) -> pd.DataFrame:
         required = part.minimum * part.points
         met = for_min >= required - EPS
         passed &= met
-        why = pd.Series(np.round(for_min, 2), index=idx).astype(str)
+        why = pd.Series(shown_below(for_min, required), index=idx)
         reasons = reasons.where(met, reasons + f"{part.title}: " + why +
                                 f" < required {required:g} ({part.minimum:.0%} of {part.points:g}); ")
         q = f"part.{part.name}."  # own prefix: a part may share its name with an item ("project")

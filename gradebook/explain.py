@@ -5,6 +5,7 @@ import math
 
 import pandas as pd
 
+from gradebook.compute import shown_below
 from gradebook.policy import Policy, format_duration
 
 
@@ -41,14 +42,14 @@ def explain(policy: Policy, grades: pd.DataFrame, student: str) -> list[str]:
             due = item.due.astimezone(policy.timezone).strftime("%Y-%m-%d %H:%M %Z")
             when = f"received {_when(r[p + 'received'])}, due {due}{ext}"
             if status == "past cutoff":
-                lines.append(head + f"{raw}; {when}: {format_duration(r[p + 'late_s'])} late, past the hard "
+                lines.append(head + f"{raw}; {when}: {format_duration(r[p + 'late_s'], up=True)} late, past the hard "
                              f"cutoff of {format_duration(item.late.hard_cutoff_s)} → 0")
             elif status == "late":
-                lines.append(head + f"{raw}; {when}: {format_duration(r[p + 'late_s'])} late = "
+                lines.append(head + f"{raw}; {when}: {format_duration(r[p + 'late_s'], up=True)} late = "
                              f"{int(r[p + 'late_units'])} started {item.late.per}(s), −{r[p + 'penalty']:.0%} → "
                              f"{r[p + 'points']:.4g} of {item.points:g}")
             elif status == "within grace":
-                lines.append(head + f"{raw}; {when}: {format_duration(r[p + 'late_s'])} late, within the grace "
+                lines.append(head + f"{raw}; {when}: {format_duration(r[p + 'late_s'], up=True)} late, within the grace "
                              f"period → {r[p + 'points']:.4g} of {item.points:g}")
             else:
                 lines.append(head + f"{raw}; {when}: on time → {r[p + 'points']:.4g} of {item.points:g}")
@@ -68,9 +69,14 @@ def explain(policy: Policy, grades: pd.DataFrame, student: str) -> list[str]:
             extra = f" incl. {format_duration(r[p + 'extra_s'])} extra time" if r[p + "extra_s"] else ""
             if status == "missing":
                 lines.append(f"{t.name}: no answer → 0")
+            elif status == "before window":
+                early = (t.opens - pd.Timestamp(r[p + "received"])).total_seconds()
+                lines.append(f"{t.name}: received {_when(r[p + 'received'])}, {format_duration(early, up=True)} "
+                             f"before the test opened at {_when(t.opens.astimezone(policy.timezone))}, so it is not "
+                             "an answer to the test → 0")
             elif status == "after window":
                 late = (pd.Timestamp(r[p + "received"]) - pd.Timestamp(r[p + "window_end"])).total_seconds()
-                lines.append(f"{t.name}: received {_when(r[p + 'received'])}, {format_duration(late)} after the "
+                lines.append(f"{t.name}: received {_when(r[p + 'received'])}, {format_duration(late, up=True)} after the "
                              f"window closed at {_when(r[p + 'window_end'])}{extra} → 0")
             elif status in ("no receipt", "not graded"):
                 lines.append(f"{t.name}: {status} → 0")
@@ -86,9 +92,10 @@ def explain(policy: Policy, grades: pd.DataFrame, student: str) -> list[str]:
         lines.append(f"[bonus] {b.title}: {_n(r[f'{b.name}.raw'])}{cap} → {r[f'{b.name}.points']:.4g}")
     for part in policy.parts.values():
         q = f"part.{part.name}."
-        ok = "met" if r[q + "minimum_met"] else "NOT met"
-        lines.append(f"{part.title}: {r[q + 'points']:.4g} of {part.points:g}; counted for the minimum "
-                     f"{r[q + 'for_minimum']:.4g}, required {r[q + 'required']:g} ({part.minimum:.0%}) → {ok}")
+        met = r[q + "minimum_met"]
+        counted = f"{r[q + 'for_minimum']:.4g}" if met else shown_below([r[q + "for_minimum"]], r[q + "required"])[0]
+        lines.append(f"{part.title}: {r[q + 'points']:.4g} of {part.points:g}; counted for the minimum {counted}, "
+                     f"required {r[q + 'required']:g} ({part.minimum:.0%}) → {'met' if met else 'NOT met'}")
     f = policy.final
     cap = f", capped at {f.cap:g}" if r["total"] > f.cap else ""
     rnd = {"half_up": f"rounded half up to {f.round_to:g}", "down": f"rounded down to {f.round_to:g}",

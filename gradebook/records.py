@@ -6,33 +6,13 @@ Sources: the nbgrader gradebook (autograded scores), the receipt log written by 
 """
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from course_errors import UserError
 from gradebook.policy import Policy, parse_duration
-
-
-class RecordError(UserError, ValueError):
-    """A bad CSV row: file, line, field, and how to fix it."""
-
-
-# kind -> (key columns, value columns, required value columns)
-KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "roster": (("student_id",), ("first_name", "last_name", "email", "id_number"), ()),
-    "scores": (("student_id", "item"), ("score", "comment"), ("score",)),
-    "teams": (("student_id",), ("team",), ("team",)),
-    "team_scores": (("team", "item"), ("score", "comment"), ("score",)),
-    "extensions": (("student_id", "item"), ("extra",), ("extra",)),
-    "accommodations": (("student_id", "item"), ("extra",), ("extra",)),
-}
-RECEIPT_COLUMNS = ("assignment", "student_id", "version", "received_at", "owner_uid", "expected_uid", "status",
-                   "reason", "path")
+from gradebook.schemas import is_date, parse_when
 
 
 @dataclass
@@ -64,125 +44,6 @@ def empty_records() -> Records:
         extensions=empty(("student_id", "item", "extra_s")),
         accommodations=empty(("student_id", "item", "extra_s")),
     )
-
-
-# --------------------------------------------------------------------------------------------------
-# CSV validation (course import)
-# --------------------------------------------------------------------------------------------------
-
-
-def parse_when(text: str) -> dt.datetime:
-    """An ISO date-time that carries its offset ('2022-03-18T23:59:00+02:00'); naive ones are refused."""
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date-time; write e.g. 2022-03-18T23:59:00+02:00") from None
-    if value.tzinfo is None:
-        raise ValueError(f"{text!r} has no time zone; add the offset, e.g. {text.strip()}+02:00")
-    return value.astimezone(dt.UTC)
-
-
-def parse_extra(text: str, allow_date: bool) -> str:
-    """Validate an extension / extra-time cell; returns it normalised (kept as text in the audit log)."""
-    text = text.strip()
-    if allow_date and ("-" in text or "T" in text):
-        parse_when(text)
-        return text
-    parse_duration(text)
-    return text
-
-
-def read_csv_rows(path: Path, kind: str, policy: Policy, roster_ids: set[str] | None) -> list[dict[str, str]]:
-    """Validate a CSV of `kind` completely; return its rows. Raises RecordError on the first bad cell."""
-    if kind not in KINDS:
-        raise RecordError(f"unknown record kind {kind!r}; use one of: {', '.join(KINDS)}")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    keys, values, required = KINDS[kind]
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RecordError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 CSV") from None
-    reader = csv.reader(text.splitlines())
-    header = [h.strip() for h in next(reader, [])]
-    if not header:
-        raise RecordError(f"{path} line 1: empty file; the header must be: {','.join(keys + required)}")
-    for col in header:
-        if col not in keys + values:
-            raise RecordError(f"{path} line 1: unknown column {col!r}; {kind} CSV columns are "
-                              f"{', '.join(keys + values)}")
-    for col in keys + required:
-        if col not in header:
-            raise RecordError(f"{path} line 1: missing column {col!r}; {kind} CSV needs {', '.join(keys + required)}")
-    if len(set(header)) != len(header):
-        raise RecordError(f"{path} line 1: a column appears twice in the header")
-
-    if kind == "roster":
-        roster_ids = None  # the roster itself defines who exists
-    seen: dict[tuple[str, ...], int] = {}
-    members: dict[str, int] = {}
-    rows: list[dict[str, str]] = []
-    for lineno, cells in enumerate(reader, 2):
-        if not cells or all(not c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            raise RecordError(f"{path} line {lineno}: {len(cells)} fields, the header has {len(header)}; "
-                              "quote values that contain commas")
-        row = {h: c.strip() for h, c in zip(header, cells, strict=True)}
-
-        def bad(field: str, why: str) -> RecordError:
-            return RecordError(f"{path} line {lineno}: field {field!r}: {why}")  # noqa: B023
-
-        for k in keys:
-            if not row[k]:
-                raise bad(k, "empty; every row needs it")
-            if "|" in row[k]:
-                raise bad(k, f"{row[k]!r} contains '|'; use letters, digits, '-', '_', '.' or '@'")
-        key = tuple(row[k] for k in keys)
-        if key in seen:
-            raise bad(keys[-1], f"duplicate row for {'/'.join(key)} (first on line {seen[key]}); keep one")
-        seen[key] = lineno
-        sid = row.get("student_id")
-        if sid is not None and roster_ids is not None and sid not in roster_ids:
-            raise bad("student_id", f"unknown student {sid!r}; import them with `course import roster` first")
-        if kind == "roster" and row.get("email") and "@" not in row["email"]:
-            raise bad("email", f"{row['email']!r} is not an e-mail address")
-        if kind == "teams":
-            members[row["team"]] = members.get(row["team"], 0) + 1
-            if policy.team_size and members[row["team"]] > policy.team_size:
-                raise bad("team", f"team {row['team']!r} has more than {policy.team_size} members "
-                          "(team_size in course.toml); split it or raise team_size")
-        if kind in ("scores", "team_scores"):
-            allowed = policy.manual_items
-            if kind == "team_scores":
-                allowed = {i.name: float(i.max_raw or 0) for i in policy.items.values() if i.source == "team"}
-            item = row["item"]
-            if item not in allowed:
-                raise bad("item", f"{item!r} is not a {'team' if kind == 'team_scores' else 'manual'} item of "
-                          f"course.toml; use one of: {', '.join(allowed) or 'none declared'}")
-            try:
-                score = float(row["score"])
-            except ValueError:
-                raise bad("score", f"{row['score']!r} is not a number") from None
-            if not math.isfinite(score) or score < 0 or score > allowed[item]:
-                raise bad("score", f"{row['score']} is outside 0..{allowed[item]:g} for item {item!r}; "
-                          "fix the value (or max_raw in course.toml)")
-        if kind == "extensions":
-            deadlines = [i.name for i in policy.items.values() if i.due is not None]
-            if row["item"] not in deadlines:
-                raise bad("item", f"{row['item']!r} has no due date in course.toml; use one of: "
-                          f"{', '.join(deadlines)}")
-        if kind == "accommodations":
-            tests = [t.name for t in policy.speedtests.tests] if policy.speedtests else []
-            if row["item"] not in tests + ["*"]:
-                raise bad("item", f"{row['item']!r} is not a speed test; use one of: {', '.join(tests + ['*'])}")
-        if kind in ("extensions", "accommodations"):
-            try:
-                row["extra"] = parse_extra(row["extra"], allow_date=kind == "extensions")
-            except ValueError as exc:
-                raise bad("extra", str(exc)) from None
-        rows.append(row)
-    return rows
 
 
 # --------------------------------------------------------------------------------------------------
@@ -231,7 +92,7 @@ def _extra_seconds(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """'extra' cells (durations, or a new due date for extensions) -> extra_s."""
     secs = []
     for item, extra in zip(frame["item"], frame["extra"], strict=True):
-        if "-" in extra or "T" in extra:
+        if is_date(extra):
             due = policy.items[item].due if item in policy.items else None
             secs.append((parse_when(extra) - due).total_seconds() if due else 0.0)
         else:

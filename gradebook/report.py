@@ -48,7 +48,7 @@ def build(policy: Policy, grades: pd.DataFrame, rejected: pd.DataFrame | None = 
     statuses = ["on time", "within grace", "late", "past cutoff", "no receipt", "not graded", "missing"]
     late = [{"title": i.title, "counts": grades[f"{i.name}.status"].value_counts().reindex(statuses, fill_value=0)
              .to_dict()} for i in policy.items.values() if i.source == "nbgrader"]
-    st_status = ["in window", "after window", "no receipt", "not graded", "missing"]
+    st_status = ["in window", "before window", "after window", "no receipt", "not graded", "missing"]
     speed = [{"title": t.name, "counts": grades[f"{t.name}.status"].value_counts().reindex(st_status, fill_value=0)
               .to_dict()} for t in (policy.speedtests.tests if policy.speedtests else ())]
     env = jinja2.Environment(loader=jinja2.PackageLoader("gradebook", "templates"),

@@ -115,17 +115,19 @@ def _rewrite_block(stmts: list[ast.stmt]) -> list[ast.stmt]:
         new.lineno, new.col_offset = first.lineno, first.col_offset
         new.end_lineno, new.end_col_offset = stmt.end_lineno, stmt.end_col_offset
         out.append(new)
-    return out or [ast.Pass()]
+    if not out:  # only a docstring: the block still needs a statement
+        out.append(ast.copy_location(ast.Pass(), stmts[0]))
+    return out
 
 
 class _Canon(ast.NodeTransformer):
     def generic_visit(self, node: ast.AST) -> ast.AST:
-        super().generic_visit(node)
+        # Blocks first, then the children: an outer loop takes its nested loops along into one comprehension.
         for name in ("body", "orelse", "finalbody"):
             block = getattr(node, name, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
                 setattr(node, name, _rewrite_block(block))
-        return node
+        return super().generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
@@ -147,6 +149,4 @@ class _Canon(ast.NodeTransformer):
 
 def canonical(tree: ast.Module) -> ast.Module:
     """The tree with docstrings dropped and accumulating loops turned into comprehensions (in place)."""
-    tree = _Canon().visit(tree)
-    ast.fix_missing_locations(tree)
-    return tree
+    return _Canon().visit(tree)  # new statements carry their lines; unparse needs no other locations

@@ -146,5 +146,6 @@ def _lines(doc: Doc, slices: np.ndarray) -> Passage:
     if len(slices) and slices.shape[-1]:
         for start, end in zip(slices[0], slices[1]):
             for _, cell, line in doc.tokens[int(start):int(end)]:
-                out.setdefault(cell, set()).add(line)
+                last = doc.spans[cell].get(line, line) if doc.spans else line
+                out.setdefault(cell, set()).update(range(line, last + 1))
     return Passage(out)

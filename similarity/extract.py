@@ -13,7 +13,7 @@ import numpy as np
 
 from course_errors import UserError
 from similarity.detect import winnowed
-from similarity.normalise import aliases, normalise
+from similarity.normalise import aliases, normalise_with_spans
 
 
 class NotebookError(UserError):
@@ -30,6 +30,7 @@ class Doc:
     tokens: tuple[tuple[str, int, int], ...]
     hashes: np.ndarray  # winnowed k-gram fingerprints ...
     positions: np.ndarray  # ... and the token index where each starts
+    spans: tuple[dict[int, int], ...] = ()  # per cell: first -> last line of statements on several lines
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,17 @@ def load_doc(student: str, notebook: str, path: Path, base_alias: dict[str, str]
         return Malformed(student, notebook, str(exc).removeprefix(f"{path}: "))
     sources = [src for src, sol in cells if sol] or [src for src, _ in cells]
     alias = {**base_alias, **aliases(sources)}
-    tokens = tuple((tok, c, line) for c, src in enumerate(sources) for tok, line in normalise(src, alias))
-    hashes, positions = winnowed([t for t, _, _ in tokens])
-    return Doc(student, notebook, tuple(sources), tokens, hashes, positions)
+    tokens: list[tuple[str, int, int]] = []
+    hashes, positions, spans = [], [], []
+    for c, src in enumerate(sources):  # k-grams never span two cells: the order of cells is free
+        cell, span = normalise_with_spans(src, alias)
+        spans.append(span)
+        h, pos = winnowed([t for t, _ in cell])
+        hashes.append(h)
+        positions.append(pos + len(tokens))
+        tokens += [(tok, c, line) for tok, line in cell]
+    return Doc(student, notebook, tuple(sources), tuple(tokens), np.concatenate([np.zeros(0, np.int64), *hashes]),
+               np.concatenate([np.zeros(0, np.int64), *positions]), tuple(spans))
 
 
 def load_many(tasks: list[tuple[str, str, str]], base_alias: dict[str, str]) -> list[Doc | Malformed]:

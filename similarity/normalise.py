@@ -85,52 +85,103 @@ def _statements(tree: ast.AST):
             yield node
 
 
-def _line_map(original: ast.Module, text: str) -> dict[int, int]:
-    """Line of the unparsed `text` -> line of the statement it came from in the original cell."""
+def _line_map(original: ast.Module, text: str) -> tuple[dict[int, int], dict[int, int]]:
+    """(line of the unparsed `text` -> first line of the statement it came from in the original cell,
+    first line -> last line of each simple statement there, e.g. a loop rewritten as one comprehension)."""
     try:
         again = ast.parse(text)
     except SyntaxError:
-        return {}
+        return {}, {}
     mapping: dict[int, int] = {}
+    spans: dict[int, int] = {}
     for old, new in zip(_statements(original), _statements(again)):
         if type(old) is not type(new):
-            return {}
+            return {}, {}
         body = getattr(new, "body", None)
-        last = body[0].lineno - 1 if isinstance(body, list) and body else new.end_lineno or new.lineno
+        compound = isinstance(body, list) and body
+        last = body[0].lineno - 1 if compound else new.end_lineno or new.lineno
         for line in range(new.lineno, last + 1):
             mapping[line] = old.lineno
-    return mapping
+        if not compound and old.end_lineno:
+            spans[old.lineno] = max(spans.get(old.lineno, 0), old.end_lineno)
+    return mapping, spans
 
 
-def _tokens(text: str, line_of, bound: set[str], alias: dict[str, str], keep: set[str]) -> list[Token]:
-    out: list[Token] = []
-    prev, prev2 = "", ""
+_LEX = re.compile(r"""
+ (?P<str>[rRbBuUfF]{0,2}(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"))
+|(?P<num>0[xXoObB][0-9a-fA-F_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?[jJ]?)
+|(?P<name>[^\W\d]\w*)
+|(?P<op>\*\*=?|//=?|>>=?|<<=?|->|:=|\.\.\.|[-+*/%&|^@<>=!]=|[^\s'"\\])
+|(?P<space>[ \t]+)""", re.VERBOSE)
+
+
+class _Unlexable(Exception):
+    pass
+
+
+def _lex(text: str):
+    """(kind, text, line) of ast.unparse output: one statement per line, 4-space indents, one-line strings.
+    A regular expression is enough for that form and much faster than tokenize; anything else raises."""
+    indents = [0]
+    for n, line in enumerate(text.split("\n"), 1):
+        body = line.lstrip(" ")
+        if not body:
+            continue
+        width = len(line) - len(body)
+        if width > indents[-1]:
+            indents.append(width)
+            yield "struct", "{", n
+        while width < indents[-1]:
+            indents.pop()
+            yield "struct", "}", n
+        pos = 0
+        for m in _LEX.finditer(body):
+            if m.start() != pos:
+                raise _Unlexable(line)
+            pos = m.end()
+            if m.lastgroup != "space":
+                yield m.lastgroup, m.group(), n
+        if pos != len(body):
+            raise _Unlexable(line)
+        yield "struct", ";", n
+    for _ in indents[1:]:
+        yield "struct", "}", len(text.split("\n"))
+
+
+def _tokenize(text: str):
+    """(kind, text, line) by Python's tokenize: for code that does not parse (kept up to where it breaks)."""
     depth = 0
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type in _SKIP:
                 continue
-            line = line_of(tok.start[0])
             if tok.type == _FSTRING[0]:
                 depth += 1
                 if depth == 1:
-                    out.append((STR, line))
-                continue
-            if depth:
+                    yield "str", STR, tok.start[0]
+            elif depth:
                 depth -= tok.type == _FSTRING[1]
-                continue
-            if tok.type in _STRUCT:
-                norm = _STRUCT[tok.type]
-            elif tok.type == tokenize.STRING:
-                norm = STR
-            elif tok.type == tokenize.NAME:
-                norm = _name(tok.string, prev, prev2, bound, alias, keep)
+            elif tok.type in _STRUCT:
+                yield "struct", _STRUCT[tok.type], tok.start[0]
             else:
-                norm = tok.string
-            out.append((norm, line))
-            prev2, prev = prev, tok.string
+                kind = {tokenize.STRING: "str", tokenize.NAME: "name"}.get(tok.type, "op")
+                yield kind, tok.string, tok.start[0]
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        pass  # an unfinished cell: keep the tokens read so far
+        return  # an unfinished cell: keep the tokens read so far
+
+
+def _tokens(lexed, line_of, bound: set[str], alias: dict[str, str], keep: set[str]) -> list[Token]:
+    out: list[Token] = []
+    prev, prev2 = "", ""
+    for kind, text, line in lexed:
+        if kind == "str":
+            norm = STR
+        elif kind == "name":
+            norm = _name(text, prev, prev2, bound, alias, keep)
+        else:
+            norm = text
+        out.append((norm, line_of(line)))
+        prev2, prev = prev, text
     return out
 
 
@@ -148,6 +199,11 @@ def _name(name: str, prev: str, prev2: str, bound: set[str], alias: dict[str, st
 
 def normalise(source: str, alias: dict[str, str] | None = None) -> list[Token]:
     """Normalised tokens of one cell. Code that does not parse is still tokenised, without the rewrite."""
+    return normalise_with_spans(source, alias)[0]
+
+
+def normalise_with_spans(source: str, alias: dict[str, str] | None = None) -> tuple[list[Token], dict[int, int]]:
+    """(normalise(source), first line -> last line of each statement that spans several lines)."""
     from similarity.canon import canonical
 
     alias = DEFAULT_ALIASES if alias is None else alias
@@ -155,9 +211,13 @@ def normalise(source: str, alias: dict[str, str] | None = None) -> list[Token]:
     try:
         tree = ast.parse(clean)
     except (SyntaxError, ValueError):
-        return _tokens(clean, lambda n: n, set(), alias, set())
+        return _tokens(_tokenize(clean), lambda n: n, set(), alias, set()), {}
     bound, keep = _names(tree)
     tree = canonical(tree)
     text = ast.unparse(tree)
-    mapping = _line_map(tree, text)
-    return _tokens(text, lambda n: mapping.get(n, 1), bound, alias, keep)
+    mapping, spans = _line_map(tree, text)
+    spans = {a: b for a, b in spans.items() if b > a}
+    try:
+        return _tokens(list(_lex(text)), lambda n: mapping.get(n, 1), bound, alias, keep), spans
+    except _Unlexable:
+        return _tokens(_tokenize(text), lambda n: mapping.get(n, 1), bound, alias, keep), spans

@@ -77,10 +77,8 @@ def _load(tasks: list[tuple[str, str, str]], base_alias: dict[str, str], jobs: i
 
 
 def _boilerplate(cells: list[tuple[str, bool]], alias: dict[str, str]) -> set[int]:
-    """Every k-gram of the released code cells, each alone and the solution cells joined as a submission is."""
-    tokens = [[t for t, _ in normalise(src, alias)] for src, _ in cells]
-    joined = [t for toks, (_, solution) in zip(tokens, cells) if solution for t in toks]
-    return detect.boilerplate_hashes([*tokens, joined])
+    """Every k-gram of the released code cells (given code and the skeletons of the solution cells)."""
+    return detect.boilerplate_hashes([[t for t, _ in normalise(src, alias)] for src, _ in cells])
 
 
 def _notebook(name: str, docs: list[Doc], boilerplate: set[int], threshold: float) -> tuple[NotebookResult, list[Pair]]:

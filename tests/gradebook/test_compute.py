@@ -6,8 +6,9 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from gb_cohort import A1_DUE, A2_DUE
 
-from gradebook.compute import compute, round_grade
+from gradebook.compute import compute, round_grade, shown_below
 from gradebook.explain import explain
 from gradebook.policy import parse_duration
 
@@ -129,3 +130,44 @@ def test_parse_duration():
     assert parse_duration("1d12h") == 1.5 * 86400 and parse_duration("90m") == 5400 and parse_duration("0") == 0
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration("3 weeks")
+
+
+def test_speed_test_answer_before_the_test_opened_is_outside_the_window(policy, cohort):
+    opens = policy.speedtests.tests[0].opens
+    cohort.student("early").nb("early", "speedtest1", 2, 2, opens - dt.timedelta(minutes=1))
+    cohort.student("at_open").nb("at_open", "speedtest1", 2, 2, opens)
+    g = compute(policy, cohort.records())
+    assert (g.loc["early", "speedtest1.status"], g.loc["early", "speedtest1.fraction"]) == ("before window", 0.0)
+    assert g.loc["early", "speedtests.points"] == 0.0
+    assert (g.loc["at_open", "speedtest1.status"], g.loc["at_open", "speedtest1.fraction"]) == ("in window", 1.0)
+    text = "\n".join(explain(policy, g, "early"))
+    assert ("speedtest1: received 2022-03-09 17:59:00 EET, 1 min before the test opened at 2022-03-09 18:00:00 EET, "
+            "so it is not an answer to the test → 0") in text
+
+
+def test_the_reason_never_contradicts_the_verdict(policy, cohort):
+    # lab part: 2 (assignment1) + 2.48/10 × 2 = 2.496 < 2.5 required: two decimals would read "2.5 < 2.5"
+    cohort.student("almost").nb("almost", "assignment1", 10, 10, A1_DUE - dt.timedelta(days=1))
+    cohort.nb("almost", "assignment2", 2.48, 10, A2_DUE)
+    cohort.manual.append({"student_id": "almost", "item": "project", "score": 5.0})
+    g = compute(policy, cohort.records())
+    r = g.loc["almost"]
+    assert r["part.lab.for_minimum"] == pytest.approx(2.496) and not r["passed"]
+    assert r["reasons"] == "Lab part (assignments + speed tests): 2.496 < required 2.5 (50% of 5)"
+    assert "counted for the minimum 2.496, required 2.5 (50%) → NOT met" in "\n".join(explain(policy, g, "almost"))
+    assert g.loc["below", "reasons"].startswith("Lab part (assignments + speed tests): 2.49 < required 2.5")
+
+
+@pytest.mark.parametrize("x", [2.4951, 2.49999, 2.4999999, 2.499999999, 2.0, 0.0])
+def test_a_value_below_the_bound_is_shown_below_it(x):
+    shown = shown_below(np.array([x]), 2.5)[0]
+    assert float(shown) < 2.5 and abs(float(shown) - x) < 0.005
+    assert shown_below(np.array([2.5, 2.567]), 2.5) == ["2.5", "2.57"]  # met: two decimals
+
+
+def test_lateness_is_shown_rounded_up(policy, cohort):
+    # 7 days and 0.4 s late is past the 7-day hard cutoff: it must not read as "7 days late"
+    cohort.student("cut").nb("cut", "assignment1", 9, 10, A1_DUE + dt.timedelta(days=7, seconds=0.4))
+    g = compute(policy, cohort.records())
+    assert g.loc["cut", "assignment1.status"] == "past cutoff"
+    assert "7 days 1 s late, past the hard cutoff of 7 days → 0" in "\n".join(explain(policy, g, "cut"))

@@ -41,8 +41,9 @@ def test_reimport_appends_audit_rows_and_the_log_reproduces_each_state(data, tmp
     changed = tmp_path / "scores2.csv"
     changed.write_text("student_id,item,score,comment\nbob,lecture,1.0,corrected\nbob,poster,0.5,\n"
                        "dan,project,4.0,individual override\n")
-    p = course_inproc("import", "scores", str(changed), data=data)
+    p = course_inproc("import", "scores", str(changed), "--replace", data=data)  # alice/lecture goes
     assert p.returncode == 0, p.stderr
+    assert "removed 1 row(s): alice/lecture" in p.stdout
     log = audit.read_log(data / "gradebook")
     new = log[log["source"] == str(changed.resolve())]
     bob = new[(new["key"] == "bob|lecture") & (new["field"] == "score")].iloc[0]

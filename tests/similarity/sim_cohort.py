@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import re
 import tokenize
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def rename(src: str, salt: int) -> str:
     edits = []
     prev = ""
     for tok in tokenize.generate_tokens(io.StringIO(src).readline):
-        if tok.type == tokenize.NAME and tok.string in new and prev != ".":
+        if tok.type == tokenize.NAME and tok.string in new and prev not in (".", "def", "class"):
             edits.append(tok)
         if tok.type not in (tokenize.NL, tokenize.COMMENT):
             prev = tok.string
@@ -138,13 +139,34 @@ def _classifier(rng) -> str:
     return src.replace(stub, PREDICT[rng.integers(len(PREDICT))], 1)
 
 
+# Small habits that differ between honest students who chose the same approach (regex -> replacement).
+HABITS = [
+    (r", axis=1\)", ", 1)"),
+    (r"(\w+)\.T\b", r"\1.transpose()"),
+    (r"(\w+) \*\* 2", r"np.square(\1)"),
+    (r"\bin range\(", "in np.arange("),
+    (r"(\w+) @ (\w+)", r"np.dot(\1, \2)"),
+    (r"\n    return (.+)", r"\n    result = \1\n    return result"),
+    (r"(\n    def \w+\(self, X[^)]*\):\n)", r"\1        X = np.asarray(X)\n"),
+    (r"(\ndef \w+\((W, )?X, [^)]*\):\n)", r"\1    assert X.ndim == 2, 'X must be a matrix'\n"),
+    (r"np\.(\w+)\((\w+)\)\.", r"np.\1(\2, dtype=None)."),
+    (r"\bnp\.maximum\(0, ", "np.maximum(0.0, "),
+]
+
+
 def random_student(rng) -> dict[str, str]:
-    """Every solution cell of assignment 1 filled in, variants drawn at random, names and comments varied."""
+    """Every solution cell of assignment 1 filled in, variants drawn at random, habits, names and comments
+    varied."""
     pools = {"knn_dist_solution": DIST, "knn_l1_solution": L1, "knn_labels_solution": LABELS,
              "knn_class_solution": KNN_CLASS, "knn_cv_solution": CV, "svm_solution": SVM,
              "softmax_solution": SOFTMAX}
     code = {gid: pool[rng.integers(len(pool))] for gid, pool in pools.items()}
     code["classifier_solution"] = _classifier(rng)
+    habits = [h for h in HABITS if rng.random() < 0.5]
+    for gid, src in code.items():
+        for pattern, repl in habits:
+            src = re.sub(pattern, repl, "\n" + src)[1:]
+        code[gid] = src
     salt = int(rng.integers(1000))
     return {gid: decorate(rename(src, salt)) if rng.random() < 0.5 else rename(src, salt)
             for gid, src in code.items()}
