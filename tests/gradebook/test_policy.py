@@ -80,3 +80,35 @@ def test_cli_refuses_a_bad_policy_and_writes_nothing(tmp_path):
     assert p.stderr.strip().count("\n") == 0
     assert "[final.cap]: expected a number, got 'ten'" in p.stderr
     assert not out.exists() and not (tmp_path / "data").exists()
+
+
+def test_every_problem_of_the_file_is_reported_at_once_in_file_order(tmp_path):
+    text = (TEXT.replace("timezone = \"Europe/Bucharest\"", "timezone = \"Europe/Bucarest\"")
+            .replace("grace = \"15m\"\nmax", "grace = \"15m\"\ngrase = \"1h\"\nmax")
+            .replace("part = \"project\"\npoints = 5.0", "part = \"projekt\"\npoints = 5.0")
+            .replace("rounding = \"half_up\"", "rounding = \"banker\""))
+    path = tmp_path / "course.toml"
+    path.write_text(text)
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    lines = str(info.value).split("\n")
+    lines_of = [int(re.match(rf"{re.escape(str(path))} line (\d+): ", line).group(1)) for line in lines]
+    assert lines_of == sorted(lines_of) and len(lines) == 4, lines
+    assert lines[0].endswith("[course.timezone]: unknown time zone 'Europe/Bucarest'; use an IANA name such as "
+                             "'Europe/Bucharest'")
+    assert "[late.assignments.grase]: unknown key 'grase'; allowed here: grace, hard_cutoff, max_penalty, penalty, " \
+        "per" in lines[1]
+    assert "[items.project.part]: unknown part 'projekt'; declared parts: lab, project" in lines[2]
+    assert "[final.rounding]: expected one of 'half_up', 'down', 'none', got 'banker'" in lines[3]
+
+
+def test_cli_prints_every_policy_problem_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TEXT.replace("cap = 10.0", "cap = \"ten\"").replace("penalty = 0.10", "penalty = 1.5"))
+    p = course("policy", "--policy", str(bad), data=tmp_path / "data")
+    assert p.returncode == 2 and p.stdout == ""
+    err = p.stderr.rstrip("\n").split("\n")
+    assert len(err) == 2 and err[0].startswith(f"course policy: error: {bad} line ")
+    assert "[late.assignments.penalty]: expected a number in [0, 1], got 1.5" in err[0]
+    assert err[1].startswith(f"{bad} line ") and "[final.cap]: expected a number, got 'ten'" in err[1]
+    assert not (tmp_path / "data").exists()
