@@ -64,7 +64,7 @@ def report(args: argparse.Namespace) -> int:
     if log.is_file():
         rejected = pd.read_csv(log, dtype=str, keep_default_na=False)
         rejected = rejected[rejected["status"] != "accepted"]
-    rep.write(policy, table, Path(args.to), rejected)
+    rep.write(policy, table, Path(args.to), rejected, rep.similarity_results(course.data))
     print(f"report of {len(table)} students -> {args.to}")
     return 0
 

@@ -30,8 +30,26 @@ def _svg_hist(values: pd.Series, title: str, top: float) -> str:
     return svg[svg.index("<svg"):]  # drop the XML prolog: the SVG is inlined in HTML
 
 
-def build(policy: Policy, grades: pd.DataFrame, rejected: pd.DataFrame | None = None) -> str:
-    """`rejected`: receipt-log rows of submissions refused by `course collect` (foreign owner)."""
+def similarity_results(data: Path) -> list[dict]:
+    """Summaries that `course similarity` left in <data>/similarity/ (flagged pairs, path of its report)."""
+    import json
+
+    out = []
+    for path in sorted(Path(data, "similarity").glob("*.json")):
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+            summary["report_uri"] = Path(summary["report"]).as_uri()
+            out.append(summary)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            out.append({"assignment": path.stem, "error": f"{path}: unreadable ({exc}); run course similarity "
+                        f"{path.stem} again"})
+    return out
+
+
+def build(policy: Policy, grades: pd.DataFrame, rejected: pd.DataFrame | None = None,
+          similarity: list[dict] | None = None) -> str:
+    """`rejected`: receipt-log rows of submissions refused by `course collect` (foreign owner);
+    `similarity`: summaries of `course similarity` runs (similarity_results)."""
     import jinja2
 
     plots = []
@@ -58,15 +76,16 @@ def build(policy: Policy, grades: pd.DataFrame, rejected: pd.DataFrame | None = 
         students=len(grades), passed=int(grades["passed"].sum()), failed=int((~grades["passed"]).sum()),
         mean=float(grades["final"].mean()) if len(grades) else 0.0, plots=plots, parts=parts,
         statuses=statuses, late=late, st_status=st_status, speed=speed,
-        rejected=[] if rejected is None else rejected.to_dict("records"))
+        rejected=[] if rejected is None else rejected.to_dict("records"), similarity=similarity or [])
 
 
-def write(policy: Policy, grades: pd.DataFrame, to: Path, rejected: pd.DataFrame | None = None) -> None:
+def write(policy: Policy, grades: pd.DataFrame, to: Path, rejected: pd.DataFrame | None = None,
+          similarity: list[dict] | None = None) -> None:
     from gradebook.export import check_target
 
     to = Path(to)
     check_target(to)
-    html = build(policy, grades, rejected)
+    html = build(policy, grades, rejected, similarity)
     tmp = to.with_name(f".{to.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(to)
