@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,12 +24,12 @@ def _fail(why: str, key: str | None = None) -> PydanticCustomError:
     return PydanticCustomError("policy", "{why}", {"why": why, "key": key})
 
 
-def _number(lo: float | None = None, hi: float | None = None) -> Any:
+def _within(lo: float, hi: float | None = None) -> Callable[[float], float]:
     def check(v: float) -> float:
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
+        if v < lo or (hi is not None and v > hi):
             raise _fail(f"expected a number in [{lo:g}, {'∞' if hi is None else format(hi, 'g')}], got {v:g}")
         return v
-    return Annotated[float, AfterValidator(check)]
+    return check
 
 
 def _duration(v: Any) -> float:
@@ -47,7 +48,7 @@ def _when(v: dt.datetime, info: ValidationInfo) -> dt.datetime:
         raise _fail(str(exc)) from None
 
 
-def _declared(table: str, what: str) -> Any:
+def _declared(table: str, what: str) -> Callable[[str, ValidationInfo], str]:
     """A name that must be declared in another table of the file (known from the context)."""
     def check(v: str, info: ValidationInfo) -> str:
         names = (info.context or {}).get(table, ())
@@ -56,7 +57,7 @@ def _declared(table: str, what: str) -> Any:
                 f"declared {table}: {', '.join(names)}"
             raise _fail(f"unknown {what} {v!r}; {hint}")
         return v
-    return Annotated[str, AfterValidator(check)]
+    return check
 
 
 def _zone(v: str) -> str:
@@ -67,12 +68,15 @@ def _zone(v: str) -> str:
     return v
 
 
-Points = _number(0)
-Share = _number(0, 1)
+Points = Annotated[float, AfterValidator(_within(0))]
+Share = Annotated[float, AfterValidator(_within(0, 1))]
+Positive = Annotated[float, AfterValidator(_within(1e-9))]
+Members = Annotated[float, AfterValidator(_within(1))]
+Step = Annotated[float, AfterValidator(_within(1e-6))]
 Duration = Annotated[float, BeforeValidator(_duration)]
 When = Annotated[dt.datetime, AfterValidator(_when)]
-PartName = _declared("parts", "part")
-LateName = _declared("late", "late rule")
+PartName = Annotated[str, AfterValidator(_declared("parts", "part"))]
+LateName = Annotated[str, AfterValidator(_declared("late", "late rule"))]
 
 
 class _Table(BaseModel):
@@ -104,11 +108,11 @@ class ItemTable(_Table):
     source: Literal["nbgrader", "csv", "team"]
     title: str | None = None
     counts_toward_minimum: bool = True
-    max_raw: _number(1e-9) | None = None  # type: ignore[valid-type]
+    max_raw: Positive | None = None
     release: When | None = None
     due: When | None = None
     late: LateName | None = None
-    team_size: _number(1) | None = None  # type: ignore[valid-type]
+    team_size: Members | None = None
 
     def model_post_init(self, _: Any) -> None:
         if self.source == "nbgrader":
@@ -164,7 +168,7 @@ class BonusTable(_Table):
 
 class FinalTable(_Table):
     cap: Points
-    round_to: _number(1e-6) = 0.1  # type: ignore[valid-type]
+    round_to: Step = 0.1
     rounding: Literal["half_up", "down", "none"] = "half_up"
     min_final: Points | None = None
     require_receipt: bool = True
