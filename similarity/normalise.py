@@ -204,14 +204,18 @@ def normalise(source: str, alias: dict[str, str] | None = None) -> list[Token]:
 
 def normalise_with_spans(source: str, alias: dict[str, str] | None = None) -> tuple[list[Token], dict[int, int]]:
     """(normalise(source), first line -> last line of each statement that spans several lines)."""
-    from similarity.canon import canonical
-
     alias = DEFAULT_ALIASES if alias is None else alias
     clean = strip_magics(source)
     try:
-        tree = ast.parse(clean)
-    except (SyntaxError, ValueError):
+        return _via_ast(clean, alias)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # not Python, or nested beyond the parser
         return _tokens(_tokenize(clean), lambda n: n, set(), alias, set()), {}
+
+
+def _via_ast(clean: str, alias: dict[str, str]) -> tuple[list[Token], dict[int, int]]:
+    from similarity.canon import canonical
+
+    tree = ast.parse(clean)
     bound, keep = _names(tree)
     tree = canonical(tree)
     text = ast.unparse(tree)

@@ -1,9 +1,9 @@
 """The similarity run: find submissions -> read and normalise (parallel) -> fingerprint -> score -> flag.
 
-    result = run(release_dir, submitted_dir, "assignment1", threshold=0.6)
+    result = run(release_dir, submitted_dir, "assignment1", threshold=0.75)
 
-Reading and normalising, the costly part, runs in worker processes; fingerprints are made in this process
-(copydetect hashes with Python's hash(), which is salted per interpreter).
+Reading, normalising and fingerprinting each notebook, the costly part, runs in worker processes (the
+fingerprint hashes are stable, so workers agree); scoring all pairs at once runs here.
 """
 from __future__ import annotations
 

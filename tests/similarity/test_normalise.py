@@ -118,3 +118,8 @@ def test_fingerprints_are_stable_across_runs():
     assert eval(runs.pop()) == kgram_hashes(list("abcdefghijklmnop")).tolist()
     hashes, positions = winnowed(list("abcdefghijklmnopqrstuvwxyz"))
     assert len(hashes) == len(positions) > 0
+
+
+def test_code_nested_beyond_the_parser_is_tokenised_not_fatal():
+    tokens = toks("x = " + "-" * 50000 + "1")  # RecursionError in the parser: plain tokens instead
+    assert tokens[:3] == ["$", "=", "-"] and tokens[-2:] == ["1", ";"] and len(tokens) == 50004
