@@ -1,7 +1,8 @@
 """Code -> normalised tokens, each with the source line it came from. Pure, stdlib only (runs in workers).
 
 What a copier can change without changing the program is normalised away:
-- comments, blank lines, whitespace, line breaks inside brackets, docstrings: dropped (Python's tokenize);
+- comments, blank lines, whitespace, redundant brackets, docstrings: dropped (the cell is parsed and written
+  back by ast.unparse, then tokenised; code that does not parse goes through Python's tokenize as it is);
 - identifiers the student names (variables, parameters, helper functions, `self.` attributes): one placeholder;
   builtins, keywords, library attributes (`np.argsort`, `.sum`) stay, since they carry the method;
   module aliases (`import numpy as xp`) become the module's name;
@@ -19,7 +20,7 @@ import tokenize
 
 ID, STR = "$", "'"
 _BUILTINS = frozenset(dir(builtins))
-_MAGIC = re.compile(r"^\s*(%|!|\?)|\?\s*$")
+_MAGIC = re.compile(r"^\s*([%!?]|[\w.]+\?{1,2}\s*$)")  # %magic, !shell, ?help, obj?
 _SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
 _STRUCT = {tokenize.NEWLINE: ";", tokenize.INDENT: "{", tokenize.DEDENT: "}"}
 _FSTRING = (getattr(tokenize, "FSTRING_START", -1), getattr(tokenize, "FSTRING_END", -1))

@@ -85,7 +85,8 @@ def test_a_loop_that_does_more_is_left_alone():
 
 
 def test_magics_and_broken_code_still_give_tokens():
-    assert toks("%timeit f(x)\n" + ORIGINAL) == toks(ORIGINAL)
+    assert toks("%timeit f(x)\n!ls\nnp.sum?\n" + ORIGINAL) == toks(ORIGINAL)
+    assert toks("x = 1  # why?\n") == toks("x = 1\n") != []  # a question in a comment is not IPython help
     broken = "def f(X:\n    return X  # unfinished"
     assert toks(broken)[:3] == ["def", "$", "("]
 
