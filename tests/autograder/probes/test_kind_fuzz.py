@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from autograder.model import STATUSES, ProbeSpec
 from autograder.probes import judge
 from autograder.probes.decode import WrongType, decode_npy
-from autograder.model import STATUSES, ProbeSpec
 
 json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
 json_like = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=4)

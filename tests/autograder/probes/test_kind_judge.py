@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from probe_helpers import payload_for
 
-from autograder.probes import NO_RESULT, combine, grade_test, judge, validate_probe
-from autograder.probes.decode import WrongType, decode_npy
 from autograder.model import STATUSES, ProbeSpec, Verdict
 from autograder.model import TestSpec as Spec
+from autograder.probes import NO_RESULT, combine, grade_test, judge, validate_probe
+from autograder.probes.decode import WrongType, decode_npy
 
 
 def dist(X, Y):

@@ -106,8 +106,8 @@ def test_margin_ge_zero_is_indistinguishable_on_probe_data(run, seed):
 
 def test_margin_ge_zero_is_caught_where_a_margin_is_zero():
     # Hand-made inputs with one margin exactly 0 (scores [1, 0], y = 0): counting it changes the gradient.
-    from autograder.probes.kinds import linear
     from autograder.kernel_side.course_probe import encode_item
+    from autograder.probes.kinds import linear
 
     inputs = {"W": np.array([[1.0, 0.0], [0.0, 0.0]]), "X": np.array([[1.0, 0.0]]), "y": np.array([0]), "reg": 0.1}
     params = {"offset": 0.0}

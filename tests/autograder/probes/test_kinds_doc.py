@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from autograder.probes import KINDS
-from autograder.probes.docs import DOC, render
+from autograder.probes.docs import render
 
 
 def test_the_doc_command_finds_kinds_md_current():
