@@ -73,6 +73,9 @@ class AssignmentSpec:
     tests: tuple[TestSpec, ...]
     suite_hash: str
     total_points: float = field(default=0.0)
+    # the assignment's own Python modules (source/<assignment>/*.py, released next to the notebooks): module
+    # name -> source; the grader defines the instructor's copy in the kernel, never a submitted one
+    support: dict[str, str] = field(default_factory=dict)
 
     def tests_for(self, notebook: str) -> tuple[TestSpec, ...]:
         return tuple(t for t in self.tests if t.notebook == notebook)
@@ -233,13 +236,14 @@ def _load_notebook(path: Path, assignment: str) -> tuple[Any, tuple[CellSpec, ..
     return nb, tuple(cells), tests
 
 
-def suite_hash_of(tests: tuple[TestSpec, ...]) -> str:
-    """sha256 over the canonical test definitions and the comparator/input versions (not markdown, not
-    visible asserts, not solutions): equal hashes mean equal grading."""
+def suite_hash_of(tests: tuple[TestSpec, ...], support: dict[str, str] | None = None) -> str:
+    """sha256 over the canonical test definitions, the support modules and the comparator/input versions
+    (not markdown, not visible asserts, not solutions): equal hashes mean equal grading."""
     from autograder.probes import COMPARATOR_VERSION
 
     canon = {
         "comparators": COMPARATOR_VERSION,
+        "support": dict(sorted((support or {}).items())),
         "tests": [
             {"notebook": t.notebook, "test_id": t.test_id, "points": t.points,
              "probes": [{"kind": p.kind, "target": p.target, "params": p.params} for p in t.probes]}
@@ -264,7 +268,24 @@ def load_assignment_spec(source_dir: Path, assignment: str) -> AssignmentSpec:
         cells[path.stem] = nb_cells
         tests += nb_tests
     frozen = tuple(tests)
+    support = _support_modules(folder)
     return AssignmentSpec(
         name=assignment, path=folder, notebooks=notebooks, cells=cells, tests=frozen,
-        suite_hash=suite_hash_of(frozen), total_points=sum(t.points for t in frozen),
+        suite_hash=suite_hash_of(frozen, support), total_points=sum(t.points for t in frozen), support=support,
     )
+
+
+def _support_modules(folder: Path) -> dict[str, str]:
+    out = {}
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("."):
+            continue
+        if not _IDENT.match(path.stem):
+            raise SpecError(f"{path}: a module next to the notebooks needs a Python name (letters, digits, '_')")
+        source = path.read_text(encoding="utf-8")
+        try:
+            compile(source, str(path), "exec")
+        except SyntaxError as exc:
+            raise SpecError(f"{path}: not valid Python ({exc.msg}, line {exc.lineno})") from None
+        out[path.stem] = source
+    return out

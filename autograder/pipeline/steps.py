@@ -35,6 +35,7 @@ class Context:
     origins: dict[str, str] = field(default_factory=dict)  # cell key -> canonical grade_id or "extra"
     seeds: dict[str, int] = field(default_factory=dict)  # test_id -> seed
     nonces: dict[str, list[str]] = field(default_factory=dict)  # test_id -> the nonce of each probe request
+    support_keys: set[str] = field(default_factory=set)  # cells that define the support modules (not feedback)
     outcomes: dict[str, dict[str, CellOutcome]] = field(default_factory=dict)  # notebook -> key -> outcome
     tests: list[TestRecord] = field(default_factory=list)
     cells: list[CellRecord] = field(default_factory=list)
@@ -74,8 +75,20 @@ class RebuildCells(Step):
             ctx.notes += [f"{name}: {tid}: {why}; restored from the course source" for tid, why in rb.tampered.items()]
 
 
+def support_cell(support: dict[str, str]) -> str:
+    """Code that defines the assignment's own modules (the instructor's copies) before the student's cells."""
+    return ("import sys as _sys, types as _types\n"
+            f"for _name, _src in {dict(sorted(support.items()))!r}.items():\n"
+            "    _mod = _types.ModuleType(_name)\n"
+            "    _mod.__file__ = _name + '.py'\n"
+            "    exec(compile(_src, _mod.__file__, 'exec'), _mod.__dict__)\n"
+            "    _sys.modules[_name] = _mod\n"
+            "del _sys, _types, _name, _src, _mod\n")
+
+
 class BuildCellJobs(Step):
-    """Student cells as they are; each graded test as its probe cells with a per-test seed."""
+    """The assignment's support modules, then the student cells as they are; each graded test as its probe
+    cells with a per-test seed."""
 
     def __call__(self, ctx: Context) -> None:
         from autograder.probes import probe_jobs, probe_requests
@@ -83,6 +96,11 @@ class BuildCellJobs(Step):
         job = ctx.job
         for name, rb in ctx.rebuilt.items():
             cells: list[CellJob] = []
+            if job.spec.support:
+                key = f"{name}:support"
+                ctx.support_keys.add(key)
+                cells.append(CellJob(key=key, source=support_cell(job.spec.support), kind="student",
+                                     timeout=job.options.cell_timeout))
             for n, pc in enumerate(rb.plan):
                 if pc.kind == "code":
                     key = f"{name}:cell{n}"
@@ -161,7 +179,7 @@ class CollectCells(Step):
         for name, cells in ctx.cell_jobs.items():
             outcomes = ctx.outcomes.get(name, {})
             for cj in cells:
-                if cj.kind != "student":
+                if cj.kind != "student" or cj.key in ctx.support_keys:
                     continue
                 o = outcomes.get(cj.key)
                 ctx.cells.append(CellRecord(name, cj.key, ctx.sources.get(cj.key, ""),
