@@ -192,7 +192,7 @@ def softmax_loss_vectorized(W, X, y, reg):
     target = torch.as_tensor(y, dtype=torch.long)
     objective = F.cross_entropy(logits, target) + reg * torch.sum(weights * weights)
     objective.backward()
-    return float(objective), weights.grad.numpy()
+    return objective.item(), weights.grad.numpy()
 ''',
     # 2: log-softmax by hand
     '''def softmax_loss_vectorized(W, X, y, reg):
