@@ -108,27 +108,40 @@ class JobCgroup:
             pass
         return 0
 
-    def kill_all(self, timeout: float = 10.0) -> bool:
-        """Kill every process in the cgroup (frozen first, so a fork bomb cannot outrun us)."""
+    def kill_all(self, timeout: float = 300.0) -> bool:
+        """Kill every process in the cgroup and wait until it is empty; False if some survived `timeout`.
+
+        Dying is not instant: each process of a fork bomb tears down a torch-sized address space, which
+        takes seconds for hundreds of them on a loaded machine. The timeout only bounds a process that
+        cannot die at all."""
         deadline = time.monotonic() + timeout
         if self.v2 and (self._dir("pids") / "cgroup.kill").exists():
             _write(self._dir("pids") / "cgroup.kill", "1")
         else:
-            freezer = None if self.v2 else self._dir("freezer") / "freezer.state"
             while self.pids() and time.monotonic() < deadline:
-                if freezer is not None:
-                    _write(freezer, "FROZEN")
-                    while freezer.read_text().strip() != "FROZEN" and time.monotonic() < deadline:
-                        time.sleep(0.001)
-                for pid in self.pids():
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                if freezer is not None:
-                    _write(freezer, "THAWED")
-                time.sleep(0.002)
+                killed = self._freeze_and_kill(deadline)
+                # wait for those to go; only newcomers (forked before the freeze took) need another round
+                while set(self.pids()) & killed and time.monotonic() < deadline:
+                    time.sleep(0.01)
         while self.pids() and time.monotonic() < deadline:
-            time.sleep(0.002)
+            time.sleep(0.01)
         return not self.pids()
+
+    def _freeze_and_kill(self, deadline: float) -> set[int]:
+        """Frozen, a fork bomb cannot add processes while we list them; each gets SIGKILL, then all thaw."""
+        freezer = None if self.v2 else self._dir("freezer") / "freezer.state"
+        if freezer is not None:
+            _write(freezer, "FROZEN")
+            freeze_by = min(deadline, time.monotonic() + 5.0)  # a task inside exit() may never report frozen
+            while freezer.read_text().strip() != "FROZEN" and time.monotonic() < freeze_by:
+                time.sleep(0.001)
+        pids = set(self.pids())
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if freezer is not None:
+            _write(freezer, "THAWED")
+        return pids
 
     def remove(self) -> None:
         for d in self.dirs.values():
