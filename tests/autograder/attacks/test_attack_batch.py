@@ -25,7 +25,11 @@ from autograder.model import STATUSES, SandboxUnavailable
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 CANARY_ENV_VALUE = "env-canary-5d1e0b"
-PASSIVE_OK = ("A01", "A02", "A03", "A04", "A06p", "A07", "A12", "A13", "A14", "A15", "A17")  # correct + attack = full marks
+PASSIVE_OK = ("A01", "A02", "A03", "A04", "A06p", "A07", "A12", "A13", "A14", "A15", "A17",
+              "A30", "A31", "A32", "A33")  # correct + attack = full marks
+# Per-cell timeout of the batch: the memory bomb (A11) must reach the 2 GiB cap and be OOM-killed well
+# within it on a loaded 2-core machine (the verdict comes from the cgroup's OOM record, not from a race).
+CELL_TIMEOUT = 10.0
 SABOTAGE = ("A06t", "A06r")  # hooks that break the student's own probes: no full-marks claim
 
 
@@ -77,7 +81,7 @@ def batch(tmp_path_factory):
         (folder / "reference_impl.py").write_text("X = 1\n")
         (folder / "evil.pth").write_text("import os; os._exit(4)\n")
         os.symlink("/etc/shadow", folder / "shadow.ipynb")
-        summary = harness.grade(sandbox=True, workers=2, cell_timeout=4.0, budget=90.0)
+        summary = harness.grade(sandbox=True, workers=2, cell_timeout=CELL_TIMEOUT, budget=120.0)
         results = {}
         for p in Path(course.results, "fixture_hw").glob("*.json"):
             results[p.stem] = json.loads(p.read_text())
@@ -226,7 +230,8 @@ def test_i2_i3_i10_one_grade_per_test_no_null_fixed_vocabulary(batch):
 
 def test_a11_memory_bomb_is_zero_and_others_graded(batch):
     t = by_test(batch, "A11_correct")
-    assert t["test_rms"]["score"] == 0 and t["test_rms"]["status"] in ("memory", "error", "kernel_died")
+    assert t["test_rms"]["score"] == 0 and t["test_rms"]["status"] == "memory", t["test_rms"]
+    assert t["test_rms"]["message"].startswith("killed: out of memory"), t["test_rms"]
     assert t["test_fit"]["score"] == 2 and t["test_dist"]["score"] == 1
 
 
@@ -239,3 +244,28 @@ def test_a12_a13_a17_contained(batch):
     # matters is that the host's listener (TCP and UDP on the same port) received nothing
     assert "connected 1" not in outs["A17"] and "network blocked" in outs["A17"] and "dns worked" not in outs["A17"]
     assert batch["connections"] == 0
+
+
+def _outputs(batch, student: str) -> str:
+    return json.dumps([c["outputs"] for c in batch["results"][student]["cells"]])
+
+
+def test_a30_a31_the_kernel_parent_is_out_of_reach(batch):
+    # Both attacks ran to their end, were graded as ordinary submissions (no infrastructure error, no
+    # retry), and every job after them, on the same slots, was graded normally (controls, full marks).
+    for case, said in (("A30", "parent change attempted"), ("A31", "parent kill attempted")):
+        for base in ("correct", "wrong"):
+            assert said in _outputs(batch, f"{case}_{base}"), case
+            assert all(t["status"] != "infrastructure" for t in batch["results"][f"{case}_{base}"]["tests"])
+
+
+def test_a32_nothing_tells_the_kernel_it_is_being_graded(batch):
+    for base in ("correct", "wrong"):
+        outs = _outputs(batch, f"A32_{base}")
+        assert "no grader in sight" in outs and "GRADER SEEN" not in outs, outs[:2000]
+
+
+def test_a33_messages_arrive_while_the_process_limit_is_full(batch):
+    outs = _outputs(batch, "A33_correct")
+    assert "BIG " + "y" * (100 << 10) + " END" in outs
+    assert "[process limit reached (" in outs

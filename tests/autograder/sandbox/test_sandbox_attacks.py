@@ -7,6 +7,7 @@ import threading
 import pytest
 from sandbox_helpers import assert_valid_notebook, cell, run_measured, sandbox_or_skip, stdout
 
+from autograder.model import PROBE_MIME
 from autograder.sandbox import Limits, bwrap, open_slot, procs
 
 pytestmark = pytest.mark.sandbox
@@ -102,6 +103,30 @@ def test_a12_fork_and_thread_bombs_are_capped_while_another_slot_grades():
     assert bombs[2].status == "timeout" and bombs[2].message.startswith(limit), bombs[2].message
     for run in results["control"]:
         assert [o.status for o in run] == ["ok", "ok"] and stdout(run[1]) == "45\n"
+
+
+@pytest.mark.slow
+def test_messages_over_64_kib_arrive_while_the_process_limit_is_full():
+    # A kernel sends a message with a frame over 64 KiB zero-copy, through a helper thread it starts on
+    # first use: with the job's process limit full, that thread cannot start and the message is lost.
+    sandbox_or_skip()
+    limits = Limits(pids=64)
+    fill = ("import os\nn = 0\nwhile True:\n    try:\n        os.posix_spawn('/usr/bin/sleep', ['sleep', '600'], {})\n"
+            "    except OSError:\n        break\n    n += 1\nprint(n)")
+    big_probe = f"from IPython.display import display\ndisplay({{{PROBE_MIME!r}: {{'x': 'z' * (200 << 10)}}}}, raw=True)"
+    zero_copy = "get_ipython().kernel.session.copy_threshold = 1 << 16  # the default, which the kernel changes"
+    with open_slot(sandbox=True, limits=limits) as slot:
+        out = slot.run_notebook([cell("fill", fill), cell("big", "print('B' * (100 << 10))"),
+                                 cell("p1", big_probe, kind="probe"), cell("zc", zero_copy),
+                                 cell("p2", big_probe, kind="probe")], budget=180)
+    limit = f"process limit reached ({limits.pids} processes and threads)"
+    assert out[0].status == "ok" and out[0].message == limit, (out[0].status, out[0].message)
+    assert out[1].status == "ok" and stdout(out[1]) == "B" * (100 << 10) + "\n", (out[1].status, out[1].message)
+    assert out[2].status == "ok" and [len(p["x"]) for p in out[2].probe_payloads] == [200 << 10]
+    # where student code forces the zero-copy path anyway, the runner names the cause, not "no result"
+    assert out[4].status == "error" and out[4].message == f"{limit}: the result could not be sent", \
+        (out[4].status, out[4].message)
+    assert out[4].probe_payloads == []
 
 
 def payload_bytes(outputs: list[dict]) -> int:
