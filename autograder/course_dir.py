@@ -10,7 +10,13 @@ import runpy
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_errors import UserError
+
 CONFIG_NAME = "nbgrader_config.py"
+
+
+class NoCourse(UserError, FileNotFoundError):
+    """The command was run outside a course (no nbgrader_config.py found)."""
 
 
 @dataclass(frozen=True)
@@ -40,13 +46,13 @@ def find_root(start: Path | None = None) -> Path:
     if os.environ.get("COURSE_ROOT"):
         root = Path(os.environ["COURSE_ROOT"]).resolve()
         if not (root / CONFIG_NAME).is_file():
-            raise FileNotFoundError(f"COURSE_ROOT={root} has no {CONFIG_NAME}; point it at the course repository")
+            raise NoCourse(f"COURSE_ROOT={root} has no {CONFIG_NAME}; point it at the course repository")
         return root
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / CONFIG_NAME).is_file():
             return folder
-    raise FileNotFoundError(
+    raise NoCourse(
         f"no {CONFIG_NAME} in {here} or any parent folder; run the command inside the course repository "
         "or set COURSE_ROOT"
     )
