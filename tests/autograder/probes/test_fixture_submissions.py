@@ -26,6 +26,7 @@ def spec():
 
 @pytest.mark.parametrize("case", sorted(EXPECTED))
 def test_submission_scores(spec, case):
+    Path(CANARY).unlink(missing_ok=True)  # self-contained: absent before, so its absence after means something
     got = {}
     for nb_name in ("dist", "poly"):
         nb = nbformat.read(str(COURSE / "submissions" / case / f"{nb_name}.ipynb"), as_version=4)

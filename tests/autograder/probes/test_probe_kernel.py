@@ -84,6 +84,7 @@ def test_fixture_submission_through_a_real_kernel(tmp_path, case, expected):
     spec = load_assignment_spec(FIXTURE / "source", "fixture_hw")
     nb_name = "poly"
     nb = nbformat.read(str(FIXTURE / "submissions" / case / f"{nb_name}.ipynb"), as_version=4)
+    Path("/tmp/course-fixture-canary-unpickled").unlink(missing_ok=True)  # absent before: its absence after counts
     km = jupyter_client.KernelManager(kernel_name="python3")
     km.start_kernel(env={**os.environ, "PYTHONPATH": str(KERNEL_SIDE)}, cwd=str(tmp_path))
     kc = km.client()
