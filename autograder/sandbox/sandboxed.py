@@ -191,7 +191,7 @@ class SandboxBackend:
         key = secrets.token_hex(32)
         name = f"kernel-{uuid.uuid4()}"  # as Jupyter names them (bwrap.CONN_NAME_LEN)
         # No process of the job is alive now (killed with the previous kernel): stale sockets and
-        # whatever the job put into /conn go, so a restart cannot be blocked or misdirected.
+        # whatever the job put into the runtime folder go, so a restart cannot be blocked or misdirected.
         wipe(self.paths.conn)
         try:
             write_json(self.paths.conn / f"{name}.json", connection_info(f"{bwrap.CONN}/{name}", key),

@@ -14,6 +14,8 @@ pytestmark = pytest.mark.sandbox
 
 SIG_IGN_LOOP = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass"
 LOOP_TIMEOUT = 5.0  # cell timeout of the loops: far above the time a loaded machine needs to start a cell
+OOM_THEN_LOOP = ("import os, signal\npid = os.fork()\nif pid == 0:\n    b = b'x' * (3 << 30)\n    os._exit(0)\n"
+                 "os.waitpid(pid, 0)\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass")
 
 
 def test_a09_crashes_cost_only_their_cell(sbx_slot):
@@ -60,11 +62,17 @@ def test_a11_memory_cap_kills_the_kernel_and_grading_goes_on():
             cell("torch", "import torch\nt = torch.empty(3 << 30, dtype=torch.uint8).fill_(1)"),
             cell("calloc", "b = bytearray(3 << 30)\nprint(len(b))"),  # calloc: untouched pages cost nothing
             cell("b", "print(keep)"),
-        ], budget=120)
+            # the OOM kill comes first, the timeout later: the verdict follows the cgroup's OOM record,
+            # whichever of the two the runner noticed first
+            cell("oom_then_loop", OOM_THEN_LOOP, timeout=LOOP_TIMEOUT),
+            cell("c", "print(keep + 1)"),
+        ], budget=180)
     assert [o.status for o in out[:3]] == ["ok", "memory", "memory"], [(o.status, o.message) for o in out]
     assert out[1].message == "killed: out of memory (limit 1 GiB)"
     assert out[3].status in ("ok", "memory")
     assert out[4].status == "ok" and stdout(out[4]) == "3\n"
+    assert (out[5].status, out[5].message) == ("memory", "killed: out of memory (limit 1 GiB)")
+    assert out[6].status == "ok" and stdout(out[6]) == "4\n"
 
 
 @pytest.mark.slow

@@ -101,7 +101,7 @@ def test_secret_files_are_unreachable(sbx_slot, tmp_path, monkeypatch):
     os.chmod(gradebook, 0o644)
     monkeypatch.setenv("COURSE_CANARY", "canary-env-91b")
     targets = [str(REPO / "autograder" / "model.py"), str(REPO / "pyproject.toml"), str(gradebook),
-               str(REPO / "reference_impl"), "/var/lib/course-sandbox/slot0/job",
+               str(REPO / "reference_impl"), "/var/lib/course-sandbox/slot0/home",
                "/var/lib/course-sandbox/slot1", "/root", "/etc/shadow"]
     got = result(sbx_slot, f"import json, os\nres = {{}}\nfor p in {targets!r}:\n"
                  "    try:\n        res[p] = 'read:' + (open(p).read(50) if os.path.isfile(p) else str(os.listdir(p)))\n"
