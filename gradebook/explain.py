@@ -7,6 +7,7 @@ import pandas as pd
 
 from gradebook.compute import shown_below
 from gradebook.policy import Policy, format_duration
+from gradebook.schemas import RecordError
 
 
 def _n(x: float) -> str:
@@ -19,7 +20,7 @@ def _when(ts) -> str:
 
 def explain(policy: Policy, grades: pd.DataFrame, student: str) -> list[str]:
     if student not in grades.index:
-        raise ValueError(f"unknown student {student!r}; `course grades` lists the roster")
+        raise RecordError(f"unknown student {student!r}; `course grades` lists the roster")
     r = grades.loc[student]
     name = f"{r['first_name']} {r['last_name']}".strip()
     lines = [f"{student}" + (f" ({name})" if name else "") + f" — {policy.course}"]

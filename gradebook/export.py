@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from course_errors import UserError
 from gradebook.policy import Policy
 
 MOODLE_IDS = {"email": ("Email address", "email"), "idnumber": ("ID number", "id_number"),
@@ -41,13 +42,13 @@ def full_table(grades: pd.DataFrame) -> pd.DataFrame:
 
 def moodle_table(policy: Policy, grades: pd.DataFrame, identifier: str = "email") -> pd.DataFrame:
     if identifier not in MOODLE_IDS:
-        raise ValueError(f"--moodle-id {identifier!r}: use one of {', '.join(MOODLE_IDS)}")
+        raise UserError(f"--moodle-id {identifier!r}: use one of {', '.join(MOODLE_IDS)}")
     head, src = MOODLE_IDS[identifier]
     ids = grades.index.to_series() if src == "student_id" else grades[src]
     missing = ids.astype(str).str.strip() == ""
     if missing.any():
         who = ", ".join(grades.index[missing.to_numpy()][:5])
-        raise ValueError(f"--moodle-id {identifier}: the roster has no {src} for {who}; import a roster CSV with "
+        raise UserError(f"--moodle-id {identifier}: the roster has no {src} for {who}; import a roster CSV with "
                          f"a {src} column or choose another --moodle-id")
     cols = {head: ids.to_numpy(), "First name": grades["first_name"].to_numpy(),
             "Last name": grades["last_name"].to_numpy()}
@@ -73,6 +74,6 @@ def write_csv(frame: pd.DataFrame, to: Path) -> None:
 
 def check_target(to: Path) -> None:
     if not to.parent.is_dir():
-        raise FileNotFoundError(f"--to {to}: folder {to.parent} does not exist; create it or write elsewhere")
+        raise UserError(f"--to {to}: folder {to.parent} does not exist; create it or write elsewhere")
     if to.is_dir():
-        raise ValueError(f"--to {to}: is a folder; give a file name such as {to / 'grades.csv'}")
+        raise UserError(f"--to {to}: is a folder; give a file name such as {to / 'grades.csv'}")
