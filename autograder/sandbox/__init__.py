@@ -23,14 +23,16 @@ def open_slot(sandbox: bool = True, gpu: bool = False, limits: Limits | None = N
     """Acquire a free worker slot and start its kernel parent. Use as a context manager or call close().
 
     zygote=None follows COURSE_SANDBOX_ZYGOTE (default on): fork kernels from a pre-imported parent.
+    limits=None: the defaults, with the memory cap from COURSE_SANDBOX_MEMORY_MIB when it is set.
     """
     import dataclasses
 
     from autograder.sandbox import config as _config
     from autograder.sandbox.slot import Slot
 
-    limits = limits or Limits()
     cfg = _config.load()
+    if limits is None:
+        limits = Limits(memory_bytes=cfg.memory_mib << 20) if cfg.memory_mib else Limits()
     if zygote is not None:
         cfg = dataclasses.replace(cfg, zygote=zygote)
     if not sandbox:

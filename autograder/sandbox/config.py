@@ -26,6 +26,7 @@ class Config:
     slots: int
     zygote: bool  # fork kernels from a pre-imported parent (False: one fresh interpreter per kernel)
     preload: tuple[str, ...]  # modules the parent imports before forking
+    memory_mib: int | None = None  # per-job memory cap (None: Limits' default)
 
     @property
     def python(self) -> Path:
@@ -34,6 +35,15 @@ class Config:
 
 def default_slots() -> int:
     return max(4, 2 * (os.cpu_count() or 1))
+
+
+def _memory_mib() -> int | None:
+    raw = os.environ.get("COURSE_SANDBOX_MEMORY_MIB")
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 64:
+        raise ValueError(f"COURSE_SANDBOX_MEMORY_MIB must be a whole number of MiB, at least 64; got {raw!r}")
+    return int(raw)
 
 
 def load() -> Config:
@@ -49,6 +59,7 @@ def load() -> Config:
         zygote=_env("COURSE_SANDBOX_ZYGOTE", "1") != "0",
         preload=tuple(m for m in _env("COURSE_SANDBOX_PRELOAD", "numpy,torch,ipykernel.kernelapp").split(",")
                       if m),
+        memory_mib=_memory_mib(),
     )
 
 

@@ -27,9 +27,12 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 CANARY_ENV_VALUE = "env-canary-5d1e0b"
 PASSIVE_OK = ("A01", "A02", "A03", "A04", "A06p", "A07", "A12", "A13", "A14", "A15", "A17",
               "A30", "A31", "A32", "A33")  # correct + attack = full marks
-# Per-cell timeout of the batch: the memory bomb (A11) must reach the 2 GiB cap and be OOM-killed well
-# within it on a loaded 2-core machine (the verdict comes from the cgroup's OOM record, not from a race).
-CELL_TIMEOUT = 10.0
+# The memory bomb (A11) must reach the job's memory cap well within the cell timeout on a loaded 2-core
+# machine (the verdict comes from the cgroup's OOM record: a bomb still filling memory at the timeout is a
+# timeout). Faulting memory in runs at ~200 MB/s on an idle CI machine and at a fraction of that under
+# load: a 512 MiB cap is reached in a few seconds, 20 s leaves a wide margin. Nothing else needs more.
+CELL_TIMEOUT = 20.0
+MEMORY_MIB = "512"
 SABOTAGE = ("A06t", "A06r")  # hooks that break the student's own probes: no full-marks claim
 
 
@@ -63,6 +66,7 @@ def batch(tmp_path_factory):
     udp.setblocking(False)
     attack_cases.LISTENER_PORT = listener.getsockname()[1]
     os.environ[attack_cases.CANARY_ENV] = CANARY_ENV_VALUE
+    os.environ["COURSE_SANDBOX_MEMORY_MIB"] = MEMORY_MIB
     with course_env(tmp) as root:
         _plant_hidden_canary(root)
         course, spec = harness.load_course()
@@ -81,7 +85,7 @@ def batch(tmp_path_factory):
         (folder / "reference_impl.py").write_text("X = 1\n")
         (folder / "evil.pth").write_text("import os; os._exit(4)\n")
         os.symlink("/etc/shadow", folder / "shadow.ipynb")
-        summary = harness.grade(sandbox=True, workers=2, cell_timeout=CELL_TIMEOUT, budget=120.0)
+        summary = harness.grade(sandbox=True, workers=2, cell_timeout=CELL_TIMEOUT, budget=180.0)
         results = {}
         for p in Path(course.results, "fixture_hw").glob("*.json"):
             results[p.stem] = json.loads(p.read_text())
@@ -106,6 +110,7 @@ def batch(tmp_path_factory):
                "expected_wrong": {s: harness.expected_scores(s, "wrong") for s in results if s.endswith("_wrong")
                                   or s == "ctrl_bad"}}
     os.environ.pop(attack_cases.CANARY_ENV, None)
+    os.environ.pop("COURSE_SANDBOX_MEMORY_MIB", None)
 
 
 def by_test(batch, student: str) -> dict[str, dict]:
@@ -231,7 +236,7 @@ def test_i2_i3_i10_one_grade_per_test_no_null_fixed_vocabulary(batch):
 def test_a11_memory_bomb_is_zero_and_others_graded(batch):
     t = by_test(batch, "A11_correct")
     assert t["test_rms"]["score"] == 0 and t["test_rms"]["status"] == "memory", t["test_rms"]
-    assert t["test_rms"]["message"].startswith("killed: out of memory"), t["test_rms"]
+    assert t["test_rms"]["message"] == "killed: out of memory (limit 0.5 GiB)", t["test_rms"]
     assert t["test_fit"]["score"] == 2 and t["test_dist"]["score"] == 1
 
 

@@ -28,6 +28,16 @@ def test_limits_refuse_nonsense():
         Limits(memory_bytes=0)
 
 
+def test_memory_cap_from_the_environment(monkeypatch):
+    monkeypatch.setenv("COURSE_SANDBOX_MEMORY_MIB", "512")
+    with open_slot(sandbox=False) as slot:
+        assert slot.backend.limits.memory_bytes == 512 << 20
+    monkeypatch.setenv("COURSE_SANDBOX_MEMORY_MIB", "half a gig")
+    with pytest.raises(ValueError) as err:
+        open_slot(sandbox=False)
+    assert str(err.value) == "COURSE_SANDBOX_MEMORY_MIB must be a whole number of MiB, at least 64; got 'half a gig'"
+
+
 def test_slots_are_exclusive_between_holders(tmp_path):
     a, fa = slots.acquire(tmp_path, 2)
     b, fb = slots.acquire(tmp_path, 2)
