@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from gradebook.policy import Policy
 from gradebook.records import Records
@@ -47,7 +48,7 @@ def round_grade(x: np.ndarray, step: float, mode: str) -> np.ndarray:
     return np.round(q * step, 10)
 
 
-def shown_below(x: np.ndarray, bound: float) -> list[str]:
+def shown_below(x: ArrayLike, bound: float) -> list[str]:
     """Values as text with two decimals, or as many more as it takes to show a value below `bound` as below
     it: a part total of 2.496 reads "2.496 < required 2.5", never "2.5 < required 2.5"."""
     x = np.asarray(x, dtype=float)

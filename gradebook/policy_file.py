@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationInfo
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from gradebook.times import course_time, parse_duration
 
@@ -227,7 +227,7 @@ def _node(loc: tuple[str, ...]) -> Any:
     return _unwrap(t)
 
 
-def describe(err: dict) -> tuple[tuple[str, ...], str]:
+def describe(err: ErrorDetails) -> tuple[tuple[str, ...], str]:
     """A pydantic error -> (TOML key path, our message)."""
     loc = tuple(str(p) for p in err["loc"])
     kind, got = err["type"], err.get("input")

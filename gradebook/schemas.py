@@ -45,6 +45,7 @@ def _fail(why: str) -> PydanticCustomError:
 
 
 def _ctx(info: ValidationInfo) -> Context:
+    assert isinstance(info.context, Context), "rows are validated with a Context"
     return info.context
 
 
@@ -287,7 +288,8 @@ def _unique(rows: list[tuple[int, dict[str, str]]], column: str, label: str, why
 def _between_rows(kind: str, rows: list[tuple[int, dict[str, str]]], policy: Policy) -> list[tuple[int, str, str]]:
     """Checks across rows: one row per key, Moodle's identifiers unique, team sizes."""
     keys = KINDS[kind][0]
-    out, seen = [], {}
+    out: list[tuple[int, str, str]] = []
+    seen: dict[tuple[str, ...], int] = {}
     for lineno, row in rows:
         key = tuple(row[k] for k in keys)
         if all(key) and key in seen:
@@ -320,13 +322,14 @@ def _raise(path: Path, problems: list[tuple[int, str, str]]) -> None:
 
 
 def _context(kind: str, policy: Policy, tables: dict[str, pd.DataFrame], path: Path) -> Context:
-    roster = tables.get("roster")
-    if kind != "roster" and (roster is None or roster.empty):
+    roster, teams = tables.get("roster"), tables.get("teams")
+    team_names = frozenset(teams["team"].astype(str)) if teams is not None else frozenset()
+    if kind == "roster":
+        return Context(policy, None, team_names)  # the roster itself defines who exists
+    if roster is None or roster.empty:
         raise RecordError(f"{path}: import the roster first (`course import roster FILE`); {kind} rows are "
                           "checked against it")
-    teams = tables.get("teams")
-    return Context(policy, None if kind == "roster" else frozenset(roster["student_id"].astype(str)),
-                   frozenset(teams["team"].astype(str)) if teams is not None else frozenset())
+    return Context(policy, frozenset(roster["student_id"].astype(str)), team_names)
 
 
 def _read_text(path: Path) -> str:
