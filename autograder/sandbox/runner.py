@@ -66,6 +66,26 @@ class _Budget(Exception):
     """The notebook's wall-clock budget ran out."""
 
 
+@dataclass
+class _Cell:
+    """What has arrived for one execute request."""
+
+    msg_id: str
+    reply: dict | None = None
+    reply_at: float = 0.0
+    idle: bool = False
+    disconnected: bool = False  # the guard dropped a message: outputs may be incomplete
+
+
+def _reply_status(reply: object) -> tuple[str, str]:
+    if not isinstance(reply, dict) or reply.get("status") != "ok":
+        reply = reply if isinstance(reply, dict) else {}
+        ename = _first_line(str(reply.get("ename", "Error")), 100)
+        evalue = _first_line(str(reply.get("evalue", "")))
+        return "error", f"{ename}: {evalue}" if evalue else ename
+    return "ok", ""
+
+
 def _first_line(text: str, limit: int = 300) -> str:
     text = clean_text(text).strip()
     line = text.splitlines()[0] if text else ""
@@ -220,15 +240,9 @@ class NotebookRun:
         if self.resync_needed:
             self._resync(end)
         client, kernel = self.client, self.kernel
-        msg_id = client.execute(job.source, silent=silent)
-        ours = (msg_id,)
-        start = time.monotonic()
-        cell_deadline = start + job.timeout
-        reply: dict | None = None
-        reply_at = 0.0
-        idle = False
+        cell = _Cell(client.execute(job.source, silent=silent))
+        cell_deadline = time.monotonic() + job.timeout
         interrupted_at: float | None = None
-        disconnected = False
         poller = zmq.Poller()
         poller.register(client.shell, zmq.POLLIN)
         poller.register(client.iopub, zmq.POLLIN)
@@ -237,8 +251,8 @@ class NotebookRun:
             poller.register(kernel.guard.proc.stdout, zmq.POLLIN)  # EOF when the guard dies
         while True:
             now = time.monotonic()
-            if reply is not None and (idle or now >= reply_at + IDLE_GRACE):
-                if not idle or disconnected:
+            if cell.reply is not None and (cell.idle or now >= cell.reply_at + IDLE_GRACE):
+                if not cell.idle or cell.disconnected:
                     collector.lost_messages += 1
                     self.resync_needed = True
                 break
@@ -259,36 +273,35 @@ class NotebookRun:
             if exited is not None:
                 self._stop()
                 return "kernel_died", exited.describe()
-            waits = [end, reply_at + IDLE_GRACE if reply is not None else end,
+            waits = [end, cell.reply_at + IDLE_GRACE if cell.reply is not None else end,
                      cell_deadline if interrupted_at is None else interrupted_at + self.limits.kill_grace]
             timeout_ms = max(1, int((min(waits) - now) * 1000) + 1)
             for sock, _ in poller.poll(min(timeout_ms, 1000)):
-                if sock is client.iopub:
-                    while (msg := client.recv(client.iopub, parents=ours)) is not None:
-                        if msg["header"]["msg_type"] == "__dropped__":
-                            disconnected = self.resync_needed = True
-                            continue
-                        if msg["parent_header"].get("msg_id") != msg_id:
-                            continue
-                        msg_type = msg["header"]["msg_type"]
-                        content = msg["content"]
-                        if msg_type == "status":
-                            idle = idle or content.get("execution_state") == "idle"
-                        elif not silent:
-                            collector.add(msg_type, content)
-                elif sock is client.shell:
-                    while (msg := client.recv(client.shell, parents=ours)) is not None:
-                        if (msg["parent_header"].get("msg_id") == msg_id
-                                and msg["header"]["msg_type"] == "execute_reply"):
-                            reply, reply_at = msg["content"], time.monotonic()
+                self._receive(sock, cell, collector if not silent else None)
         if interrupted_at is not None:
             return "timeout", f"timed out after {_fmt_seconds(job.timeout)} (interrupted)"
-        if not isinstance(reply, dict) or reply.get("status") != "ok":
-            reply = reply if isinstance(reply, dict) else {}
-            ename = _first_line(str(reply.get("ename", "Error")), 100)
-            evalue = _first_line(str(reply.get("evalue", "")))
-            return "error", f"{ename}: {evalue}" if evalue else ename
-        return "ok", ""
+        return _reply_status(cell.reply)
+
+    def _receive(self, sock, cell: _Cell, collector: OutputCollector | None) -> None:
+        """Everything waiting on `sock` that belongs to this cell; outputs go to `collector` (None: silent)."""
+        client = self.client
+        assert client is not None
+        if sock is client.iopub:
+            while (msg := client.recv(client.iopub, parents=(cell.msg_id,))) is not None:
+                if msg["header"]["msg_type"] == "__dropped__":
+                    cell.disconnected = self.resync_needed = True
+                    continue
+                if msg["parent_header"].get("msg_id") != cell.msg_id:
+                    continue
+                msg_type, content = msg["header"]["msg_type"], msg["content"]
+                if msg_type == "status":
+                    cell.idle = cell.idle or content.get("execution_state") == "idle"
+                elif collector is not None:
+                    collector.add(msg_type, content)
+        elif sock is client.shell:
+            while (msg := client.recv(client.shell, parents=(cell.msg_id,))) is not None:
+                if msg["parent_header"].get("msg_id") == cell.msg_id and msg["header"]["msg_type"] == "execute_reply":
+                    cell.reply, cell.reply_at = msg["content"], time.monotonic()
 
     # -- the notebook ---------------------------------------------------------------------------
     def run(self, cells: Sequence[CellJob], budget: float) -> list[CellOutcome]:

@@ -11,15 +11,14 @@ Protocol: JSON lines on stdin (commands) and stdout (events); nothing else ever 
   <- {"ev": "exit", "pid": N, "code": C, "signal": S}     for every kernel child that ends
   <- {"ev": "ready", "pid": N}      once, after the imports
 
-In the sandbox a kernel must not be able to reach this process (it serves the next students' jobs) nor
-see that it is being graded. Every kernel therefore gets its own PID, mount and IPC namespaces: the
-forked child ("relay", in our PID namespace) waits for "go", then forks an init for a new PID namespace,
-which mounts a fresh /proc (only the job's processes are listed), hides this script's folder, drops every
-capability and forks the kernel. The kernel cannot name us: no signal, prlimit, setpriority, ptrace or
-pidfd can reach the parent. The relay ends with the kernel's own exit status (signal included).
+In the sandbox a kernel must neither reach this process (it serves the next students' jobs) nor see that
+it is graded. The forked child ("relay") waits for "go", then forks the init of a new PID namespace, which
+mounts a /proc of its own, hides this script's folder, drops every capability and forks the kernel: no
+signal, prlimit, setpriority, ptrace or pidfd of the kernel can name us. The relay ends like the kernel.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -278,14 +277,7 @@ def _child(go_fd: int, conn: str, sandboxed: bool) -> None:
         os._exit(71)
 
 
-def main(argv: list[str]) -> int:
-    preload = [m for m in (argv[0].split(",") if argv else []) if m]
-    sandboxed = len(argv) > 1 and argv[1] == "sandbox"
-    if sandboxed:
-        _prctl(PR_SET_DUMPABLE, 0)  # defence in depth: nothing of the job can trace or read us
-        _drop_editable_finders()
-    _prctl(PR_SET_CHILD_SUBREAPER, 1)
-    _die_with_parent()
+def _preload(preload: list[str]) -> None:
     for name in preload:
         __import__(name)
     if "ipykernel.kernelapp" in preload:
@@ -297,37 +289,100 @@ def main(argv: list[str]) -> int:
     if "torch" in sys.modules:
         # A parallel torch op before fork() makes the child hang on its first parallel op.
         sys.modules["torch"].set_num_threads(1)
-    rpipe, wpipe = os.pipe()
-    os.set_blocking(wpipe, False)
-    signal.set_wakeup_fd(wpipe)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    me = os.getpid()
-    kernels: set[int] = set()
-    waiting: dict[int, int] = {}
 
-    def kernel_ended(pid: int, code: int | None, sig: int | None) -> None:
-        kernels.discard(pid)
-        fd = waiting.pop(pid, None)  # a child that never got its "go"
+
+class _Parent:
+    """The command loop's state: kernels alive, and those still waiting for their "go"."""
+
+    def __init__(self, sandboxed: bool) -> None:
+        self.sandboxed = sandboxed
+        self.me = os.getpid()
+        self.kernels: set[int] = set()
+        self.waiting: dict[int, int] = {}
+
+    def kernel_ended(self, pid: int, code: int | None, sig: int | None) -> None:
+        self.kernels.discard(pid)
+        fd = self.waiting.pop(pid, None)  # a child that never got its "go"
         if fd is not None:
             os.close(fd)
         _send({"ev": "exit", "pid": pid, "code": code, "signal": None if sig is None else int(sig)})
 
-    _send({"ev": "ready", "pid": me})
+    def reap(self) -> None:
+        """Reap everything: kernels and orphans alike."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.kernels:
+                self.kernel_ended(pid, os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+                                  os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)
+
+    def fork(self, conn: str) -> None:
+        r, w = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # the uid's process limit: the runner treats it as a failed start
+            os.close(r)
+            os.close(w)
+            _send({"ev": "forked", "pid": -1, "error": str(exc)})
+            return
+        if pid == 0:
+            os.close(w)
+            _child(r, conn, self.sandboxed)
+        os.close(r)
+        self.kernels.add(pid)
+        self.waiting[pid] = w
+        _send({"ev": "forked", "pid": pid})
+
+    def go(self, pid: int) -> None:
+        fd = self.waiting.pop(pid, None)
+        if fd is not None:
+            os.write(fd, b"g")
+            os.close(fd)
+
+    def killall(self) -> None:
+        for _ in range(1000):
+            kids = _children(self.me)
+            if not kids:
+                break
+            for pid in kids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            for pid in kids:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+                if pid in self.kernels:
+                    self.kernel_ended(pid, None, signal.SIGKILL)
+        _send({"ev": "killed"})
+
+    def handle(self, cmd: dict) -> None:
+        {"fork": lambda: self.fork(cmd["conn"]), "go": lambda: self.go(cmd["pid"]), "killall": self.killall}[cmd["op"]]()
+
+
+def main(argv: list[str]) -> int:
+    preload = [m for m in (argv[0].split(",") if argv else []) if m]
+    sandboxed = len(argv) > 1 and argv[1] == "sandbox"
+    if sandboxed:
+        _prctl(PR_SET_DUMPABLE, 0)  # defence in depth: nothing of the job can trace or read us
+        _drop_editable_finders()
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _die_with_parent()
+    _preload(preload)
+    rpipe, wpipe = os.pipe()
+    os.set_blocking(wpipe, False)
+    signal.set_wakeup_fd(wpipe)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    state = _Parent(sandboxed)
+    _send({"ev": "ready", "pid": state.me})
     buf = b""
     while True:
         ready, _, _ = select.select([0, rpipe], [], [])
         if rpipe in ready:
             os.read(rpipe, 4096)
-        while True:  # reap everything: kernels and orphans alike
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-            if pid in kernels:
-                kernel_ended(pid, os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-                             os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)
+        state.reap()
         if 0 not in ready:
             continue
         chunk = os.read(0, 65536)
@@ -336,47 +391,7 @@ def main(argv: list[str]) -> int:
         buf += chunk
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
-            cmd = json.loads(line)
-            op = cmd["op"]
-            if op == "fork":
-                r, w = os.pipe()
-                try:
-                    pid = os.fork()
-                except OSError as exc:  # the uid's process limit: the runner treats it as a failed start
-                    os.close(r)
-                    os.close(w)
-                    _send({"ev": "forked", "pid": -1, "error": str(exc)})
-                    continue
-                if pid == 0:
-                    os.close(w)
-                    _child(r, cmd["conn"], sandboxed)
-                os.close(r)
-                kernels.add(pid)
-                waiting[pid] = w
-                _send({"ev": "forked", "pid": pid})
-            elif op == "go":
-                fd = waiting.pop(cmd["pid"], None)
-                if fd is not None:
-                    os.write(fd, b"g")
-                    os.close(fd)
-            elif op == "killall":
-                for _ in range(1000):
-                    kids = _children(me)
-                    if not kids:
-                        break
-                    for pid in kids:
-                        try:
-                            os.kill(pid, signal.SIGKILL)
-                        except ProcessLookupError:
-                            pass
-                    for pid in kids:
-                        try:
-                            os.waitpid(pid, 0)
-                        except ChildProcessError:
-                            pass
-                        if pid in kernels:
-                            kernel_ended(pid, None, signal.SIGKILL)
-                _send({"ev": "killed"})
+            state.handle(json.loads(line))
 
 
 if __name__ == "__main__":
