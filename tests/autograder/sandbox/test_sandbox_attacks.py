@@ -98,7 +98,7 @@ def test_a12_fork_and_thread_bombs_are_capped_while_another_slot_grades():
         t = threading.Thread(target=victim)
         t.start()
         bombs = bomb_slot.run_notebook([cell("fork", fork_bomb), cell("thread", thread_bomb),
-                                        cell("exp", exp_bomb, timeout=3)], budget=120)
+                                        cell("exp", exp_bomb, timeout=LOOP_TIMEOUT)], budget=120)
         t.join(300)
         uid = bomb_slot.backend.uid
         left = procs.pids_of_uid(uid)
