@@ -269,10 +269,34 @@ def load_assignment_spec(source_dir: Path, assignment: str) -> AssignmentSpec:
         tests += nb_tests
     frozen = tuple(tests)
     support = _support_modules(folder)
+    _check_per_student(assignment, frozen, support)
     return AssignmentSpec(
         name=assignment, path=folder, notebooks=notebooks, cells=cells, tests=frozen,
         suite_hash=suite_hash_of(frozen, support), total_points=sum(t.points for t in frozen), support=support,
     )
+
+
+def _check_per_student(assignment: str, tests: tuple[TestSpec, ...], support: dict[str, str]) -> None:
+    """Probes on the student's own numbers need the assignment's variant(student_id), with their questions."""
+    from autograder.probes import KINDS
+    from autograder.probes.inputs import make_inputs
+    from autograder.probes.variant import student_variant
+
+    probes = [(t, p) for t in tests for p in t.probes if KINDS[p.kind].per_student]
+    if not probes:
+        return
+    try:
+        numbers = student_variant(support, "a-student")
+    except Exception as exc:  # noqa: BLE001 - any failure of the instructor's module is an authoring error
+        raise SpecError(f"{assignment}: variant('a-student') failed: {type(exc).__name__}: {exc}") from None
+    if numbers is None:
+        raise SpecError(f"{assignment}: probe kind {probes[0][1].kind} judges each student's own numbers; add a "
+                        "module next to the notebook that defines variant(student_id) -> dict of questions")
+    for test, p in probes:
+        try:
+            make_inputs(p.kind, 0, p.params, numbers)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SpecError(f"{assignment}/{test.notebook}.ipynb ({test.test_id}): probe {p.kind}: {exc}") from None
 
 
 def _support_modules(folder: Path) -> dict[str, str]:

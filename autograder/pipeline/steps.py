@@ -35,7 +35,7 @@ class Context:
     origins: dict[str, str] = field(default_factory=dict)  # cell key -> canonical grade_id or "extra"
     seeds: dict[str, int] = field(default_factory=dict)  # test_id -> seed
     nonces: dict[str, list[str]] = field(default_factory=dict)  # test_id -> the nonce of each probe request
-    support_keys: set[str] = field(default_factory=set)  # cells that define the support modules (not feedback)
+    support_keys: set[str] = field(default_factory=set)  # prelude cells (not the student's: not in feedback)
     outcomes: dict[str, dict[str, CellOutcome]] = field(default_factory=dict)  # notebook -> key -> outcome
     tests: list[TestRecord] = field(default_factory=list)
     cells: list[CellRecord] = field(default_factory=list)
@@ -75,9 +75,16 @@ class RebuildCells(Step):
             ctx.notes += [f"{name}: {tid}: {why}; restored from the course source" for tid, why in rb.tampered.items()]
 
 
-def support_cell(support: dict[str, str]) -> str:
-    """Code that defines the assignment's own modules (the instructor's copies) before the student's cells."""
-    return ("import sys as _sys, types as _types\n"
+def prelude_cell(student: str, support: dict[str, str]) -> str:
+    """Code run before the student's cells: the login environment of the submission's owner (as in their
+    JupyterLab, so their own numbers come out), and the assignment's own modules from the instructor's copies."""
+    identity = ("import os as _os\n"
+                f"_os.environ.update(USER={student!r}, LOGNAME={student!r})\n"
+                "_os.environ.pop('JUPYTERHUB_USER', None)\n"
+                "del _os\n")
+    if not support:
+        return identity
+    return identity + ("import sys as _sys, types as _types\n"
             f"for _name, _src in {dict(sorted(support.items()))!r}.items():\n"
             "    _mod = _types.ModuleType(_name)\n"
             "    _mod.__file__ = _name + '.py'\n"
@@ -96,11 +103,10 @@ class BuildCellJobs(Step):
         job = ctx.job
         for name, rb in ctx.rebuilt.items():
             cells: list[CellJob] = []
-            if job.spec.support:
-                key = f"{name}:support"
-                ctx.support_keys.add(key)
-                cells.append(CellJob(key=key, source=support_cell(job.spec.support), kind="student",
-                                     timeout=job.options.cell_timeout))
+            key = f"{name}:prelude"
+            ctx.support_keys.add(key)
+            cells.append(CellJob(key=key, source=prelude_cell(job.student, job.spec.support), kind="student",
+                                 timeout=job.options.cell_timeout))
             for n, pc in enumerate(rb.plan):
                 if pc.kind == "code":
                     key = f"{name}:cell{n}"
@@ -134,10 +140,14 @@ class JudgeProbes(Step):
     """Probe payloads -> verdicts (comparators, here in the trusted process) -> per-test records."""
 
     def __call__(self, ctx: Context) -> None:
-        from autograder.probes import grade_test
+        from autograder.probes import KINDS, grade_test
+        from autograder.probes.variant import student_variant
 
         job = ctx.job
         suite = job.spec.suite_hash
+        per_student = any(KINDS[p.kind].per_student for t in job.spec.tests for p in t.probes)
+        # the student's own numbers, from the submission's student id, never from the notebook
+        variant = student_variant(job.spec.support, job.student) if per_student else None
         for test in job.spec.tests:
             seed = ctx.seeds.get(test.test_id) or derive_seed(job.base_seed, job.assignment, job.student,
                                                               test.test_id, job.seed_key)
@@ -161,7 +171,7 @@ class JudgeProbes(Step):
             else:
                 # every probe output of each probe cell: the judge accepts exactly one, with the request's nonce
                 payloads = [list(o.probe_payloads) for o in probe_outs]
-                v = grade_test(test, seed, payloads, ctx.nonces.get(test.test_id))
+                v = grade_test(test, seed, payloads, ctx.nonces.get(test.test_id), variant)
                 rec = record(v.fraction, v.status, v.message, duration)
             tamper = ctx.rebuilt.get(test.notebook)
             if tamper is not None and test.test_id in tamper.tampered:

@@ -22,8 +22,9 @@ def _modules() -> Any:
 
 
 def _t(x: np.ndarray) -> np.ndarray:
-    # numpy in: reference_impl moves it to its default device itself (CUDA when present)
-    return np.ascontiguousarray(x, dtype=np.float64)
+    # numpy in: reference_impl moves it to its default device itself (CUDA when present); a fresh copy, since
+    # a reversed one-element view counts as contiguous but keeps a negative stride that torch refuses
+    return np.array(x, dtype=np.float64, copy=True, order="C")
 
 
 def _np(x: Any) -> np.ndarray:

@@ -49,10 +49,17 @@ def resolve_params(kind: str, params: dict[str, Any] | None) -> dict[str, Any]:
     return {**COMMON_PARAMS, **spec.defaults, **params}
 
 
-def make_inputs(kind: str, seed: int, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The named inputs of a probe of `kind` for `seed`: identical on every call with the same arguments."""
+def make_inputs(kind: str, seed: int, params: dict[str, Any] | None = None,
+                variant: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The named inputs of a probe of `kind` for `seed` (and, for per-student kinds, the student's `variant`):
+    identical on every call with the same arguments."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, not {seed!r}")
     full = resolve_params(kind, params)
+    if KINDS[kind].per_student:
+        if variant is None:
+            raise ValueError(f"probe kind {kind!r} judges the student's own numbers: the assignment needs a "
+                             "module next to its notebooks that defines variant(student_id)")
+        full["variant"] = variant
     rng = np.random.default_rng(seed)
     return KINDS[kind].generate(rng, full)

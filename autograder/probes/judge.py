@@ -48,7 +48,8 @@ def validate_probe(probe: ProbeSpec) -> dict[str, Any]:
         raise ValueError(f"probe {probe.kind} on {probe.target}: weight must be a positive number, not {weight!r}")
     if type(params["torch"]) is not bool:
         raise ValueError(f"probe {probe.kind} on {probe.target}: torch must be True or False")
-    course_inputs.make_inputs(probe.kind, 0, probe.params)  # generator-level checks (sizes, modes)
+    if not KINDS[probe.kind].per_student:  # per-student kinds are checked against a variant by the spec
+        course_inputs.make_inputs(probe.kind, 0, probe.params)  # generator-level checks (sizes, modes)
     return params
 
 
@@ -81,10 +82,12 @@ def _single(payload: Any) -> Any:
     return payload
 
 
-def judge(probe: ProbeSpec, seed: int, payload: Any, nonce: str | None = None) -> Verdict:
+def judge(probe: ProbeSpec, seed: int, payload: Any, nonce: str | None = None,
+          variant: dict[str, Any] | None = None) -> Verdict:
     """Verdict of one probe result: a payload, the list of payloads the probe cell published, or None.
 
     `nonce`: the one sent with the request (None only for an instructor's local check, where nothing is sent).
+    `variant`: the student's own numbers, rebuilt from the submission's student id (per-student kinds).
     """
     payload = _single(payload)
     if isinstance(payload, Verdict):
@@ -97,7 +100,7 @@ def judge(probe: ProbeSpec, seed: int, payload: Any, nonce: str | None = None) -
     if early is not None:
         return early
     params = validate_probe(probe)
-    inputs = course_inputs.make_inputs(probe.kind, seed, probe.params)
+    inputs = course_inputs.make_inputs(probe.kind, seed, probe.params, variant)
     try:
         verdict = KINDS[probe.kind].compare(params, inputs, payload.get("result"))
     except WrongType as exc:
@@ -136,14 +139,15 @@ def combine(probes: tuple[ProbeSpec, ...], verdicts: list[Verdict]) -> Verdict:
     return Verdict(fraction, status, message)
 
 
-def grade_test(test: TestSpec, seed: int, payloads: list[Any], nonces: list[str] | None = None) -> Verdict:
+def grade_test(test: TestSpec, seed: int, payloads: list[Any], nonces: list[str] | None = None,
+               variant: dict[str, Any] | None = None) -> Verdict:
     """Verdict of one graded test from its probes' results (in probe order; missing ones count as None)."""
     if not test.probes:
         raise ValueError(f"test {test.test_id} in {test.notebook} declares no probes")
     payloads = list(payloads)[: len(test.probes)]
     payloads += [None] * (len(test.probes) - len(payloads))
     sent: list[str | None] = list(nonces) if nonces is not None else [None] * len(test.probes)
-    verdicts = [judge(p, seed, payload, nonce) for p, payload, nonce in zip(test.probes, payloads, sent)]
+    verdicts = [judge(p, seed, payload, nonce, variant) for p, payload, nonce in zip(test.probes, payloads, sent)]
     return combine(test.probes, verdicts)
 
 

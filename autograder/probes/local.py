@@ -35,16 +35,20 @@ def notebook_payloads(namespace: dict[str, Any], test: TestSpec, seed: int,
     return out
 
 
-def judge_locally(namespace: dict[str, Any], test: TestSpec, seed: int) -> Verdict:
-    """`test`'s verdict for the functions in `namespace`, through the same requests and judge as grading."""
+def judge_locally(namespace: dict[str, Any], test: TestSpec, seed: int,
+                  variant: dict[str, Any] | None = None) -> Verdict:
+    """`test`'s verdict for the functions in `namespace`, through the same requests and judge as grading
+    (`variant`: the student's own numbers, for per-student kinds)."""
     from autograder.probes import grade_test
 
     requests = probe_requests(test, seed)
-    return grade_test(test, seed, notebook_payloads(namespace, test, seed, requests), [r.nonce for r in requests])
+    return grade_test(test, seed, notebook_payloads(namespace, test, seed, requests), [r.nonce for r in requests],
+                      variant)
 
 
 def grade_notebook_locally(nb: Any, tests: tuple[TestSpec, ...], seed: int,
-                           run_visible_tests: bool = False, skip_free_cells: bool = False) -> dict[str, Verdict]:
+                           run_visible_tests: bool = False, skip_free_cells: bool = False,
+                           variant: dict[str, Any] | None = None) -> dict[str, Verdict]:
     """Execute the notebook's non-test code cells, then judge every test's probes: test_id -> Verdict.
 
     With run_visible_tests the graded cells' visible part (hidden region removed) runs too, in place.
@@ -66,4 +70,4 @@ def grade_notebook_locally(nb: Any, tests: tuple[TestSpec, ...], seed: int,
             continue
         sources.append(cell.source)
     ns = exec_cells(sources)
-    return {t.test_id: judge_locally(ns, t, seed) for t in tests}
+    return {t.test_id: judge_locally(ns, t, seed, variant) for t in tests}

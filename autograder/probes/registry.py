@@ -27,8 +27,9 @@ Comparator = Callable[[dict[str, Any], dict[str, Any], Any], Verdict]
 class Call:
     """How the kernel calls the student's code with the inputs it is sent."""
 
-    args: tuple[str, ...]  # positional (a student who renamed a parameter is not punished)
-    style: str = "function"  # "function": f(*args) | "classifier": C(); c.train(...); c.predict(*args, ...)
+    args: tuple[str, ...] = ()  # positional (a student who renamed a parameter is not punished)
+    # "function": f(*args) | "classifier": C(); c.train(...); c.predict(*args, ...) | "value": the variable itself
+    style: str = "function"
     train_args: tuple[str, ...] = ()
     train_kwargs: tuple[str, ...] = ()  # keyword names as in the notebook's skeleton
     predict_kwargs: tuple[str, ...] = ()
@@ -36,10 +37,14 @@ class Call:
 
     def kernel_inputs(self) -> tuple[str, ...]:
         """The input names the kernel receives; nothing else is sent."""
+        if self.style == "value":
+            return ()
         names = (*self.train_args, *self.train_kwargs, *self.args, *self.predict_kwargs)
         return tuple(dict.fromkeys(names)) + (("seed",) if self.seeds_numpy else ())
 
     def describe(self) -> str:
+        if self.style == "value":
+            return "the variable's value (nothing is called)"
         if self.style == "function":
             return f"`f({', '.join(self.args)})`"
         train = ", ".join([*self.train_args, *(f"{k}=…" for k in self.train_kwargs)])
@@ -55,6 +60,9 @@ class ProbeKind:
     call: Call
     compare: Comparator
     doc: str = field(default="")
+    # the inputs are the student's own numbers (the assignment's `variant(student_id)`, shown in the notebook),
+    # passed to the generator as params["variant"]; the seed plays no part
+    per_student: bool = False
 
 
 KINDS: dict[str, ProbeKind] = {}
@@ -64,6 +72,6 @@ def register(*kinds: ProbeKind) -> None:
     for kind in kinds:
         if kind.name in KINDS:
             raise RuntimeError(f"probe kind {kind.name!r} registered twice")
-        if kind.call.style not in ("function", "classifier"):
+        if kind.call.style not in ("function", "classifier", "value"):
             raise RuntimeError(f"probe kind {kind.name!r}: unknown call style {kind.call.style!r}")
         KINDS[kind.name] = kind

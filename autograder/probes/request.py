@@ -58,8 +58,9 @@ class ProbeRequest:
     def message(self) -> dict[str, Any]:
         kind = KINDS[self.probe.kind]
         params = resolve_params(self.probe.kind, self.probe.params)
-        inputs = make_inputs(self.probe.kind, self.seed, self.probe.params)
         call = kind.call
+        # value kinds send nothing: the student's numbers are in their notebook, the answer is a variable
+        inputs = make_inputs(self.probe.kind, self.seed, self.probe.params) if call.kernel_inputs() else {}
         return {
             "v": REQUEST_VERSION, "nonce": self.nonce, "target": self.probe.target, "style": call.style,
             "args": list(call.args), "train_args": list(call.train_args), "train_kwargs": list(call.train_kwargs),

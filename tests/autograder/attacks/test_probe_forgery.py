@@ -44,10 +44,24 @@ SHAPES = {
     "polyfit.fit": "lambda x, t, M, lam: (M + 1,)",
     "polyfit.rms_error": "lambda w, x, t: ()",
     "polyfit.predict": "lambda w, x: (len(x),)",
-    "speed.l1_l2": "lambda a, b: ()",
-    "speed.knn_vote": "lambda dists, labels, k: ()",
-    "speed.hinge": "lambda scores, y: ()",
 }
+
+# Per-student kinds: the answer is a variable; the numbers are the student's own (public to them), the
+# answers are computed only in the grader. The attack defines each variable from what it can harvest.
+QUESTION = {"speed.image_distances": "img", "speed.knn_vote": "vote", "speed.rms_of_fit": "fit",
+            "speed.conv_shape": "conv", "speed.conv_params": "conv", "speed.receptive_field": "rf",
+            "speed.rnn_params": "rnn", "speed.kmeans_step": "km"}
+VALUE_SHAPES = {"speed.image_distances": "(2,)", "speed.conv_shape": "(3,)", "speed.kmeans_step": "(4,)"}
+NUMBERS_MODULE = '''
+def variant(student):
+    return {"img": {"a": [[1, 2], [3, 4]], "b": [[4, 3], [2, 1]]},
+            "vote": {"dists": [3.0, 1.0, 2.0, 5.0], "labels": [7, 9, 7, 1], "k": 3},
+            "fit": {"w": [0.5, 1.0], "x": [0.0, 1.0, 2.0, 3.0], "t": [0.0, 3.0, 2.0, 4.0]},
+            "conv": {"c_in": 3, "c_out": 16, "k": 5, "stride": 2, "padding": 1, "h": 32, "w": 28},
+            "rf": {"layers": [[3, 1], [2, 2], [5, 1]]},
+            "rnn": {"cell": "lstm", "input_size": 10, "hidden_size": 20},
+            "km": {"points": [[0, 0], [5, 5], [-4, 1], [6, 0]], "centroids": [[0, 1], [5, 4], [-5, 0]]}}
+'''
 
 HARVEST = '''
 import sys, gc, json
@@ -95,7 +109,9 @@ def _functions() -> str:
     out = []
     for kind, spec in sorted(KINDS.items()):
         name = target(kind)
-        if spec.call.style == "classifier":
+        if spec.call.style == "value":
+            out.append(f"{name} = harvest([], {VALUE_SHAPES.get(kind, '()')})\n")
+        elif spec.call.style == "classifier":
             out.append(
                 f"class {name}:\n"
                 f"    def train(self, X, y, **kw):\n"
@@ -149,6 +165,10 @@ get_ipython().events.register("pre_run_cell", _forge)
 SILENCE = "course_probe.publish = lambda payload: None\n"
 
 
+def _question_param(kind: str) -> str:
+    return f", question={QUESTION[kind]!r}" if kind in QUESTION else ""
+
+
 def _source_notebook() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -159,7 +179,7 @@ def _source_notebook() -> nbformat.NotebookNode:
         test = nbformat.v4.new_code_cell(
             "### BEGIN HIDDEN TESTS\n"
             "from autograder.kernel_side.course_probe import probe\n"
-            f"probe({kind!r}, {target(kind)!r})\n"
+            f"probe({kind!r}, {target(kind)!r}{_question_param(kind)})\n"
             "### END HIDDEN TESTS")
         test.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "grade_id": f"t_{i}",
                                      "points": 1, "schema_version": 3}
@@ -197,6 +217,7 @@ def graded(tmp_path_factory):
     (src / "hw").mkdir()
     source = _source_notebook()
     nbformat.write(source, str(src / "hw" / f"{NOTEBOOK}.ipynb"))
+    (src / "hw" / "my_numbers.py").write_text(NUMBERS_MODULE)
     spec = load_assignment_spec(src, "hw")
     key = b"k" * 64
     options = Options(sandbox=True, cell_timeout=120.0, budget=900.0)
@@ -204,6 +225,8 @@ def graded(tmp_path_factory):
     # the control: what the old protocol let a kernel reach (one kind's held-out labels), planted in its globals
     attacks = {"frames": "", "helper": HELPER_SWAP, "forge": FORGE_HOOK + SILENCE, "double": FORGE_HOOK}
     for test, kind in zip(spec.tests, sorted(KINDS)):
+        if KINDS[kind].per_student:
+            continue
         inputs = make_inputs(kind, derive_seed(0, "hw", "mallory", test.test_id, key), {})
         if "y_test" in inputs:
             attacks[f"leaked:{test.test_id}"] = f"import numpy as np\nLEAK = np.array({inputs['y_test'].tolist()})\n"
@@ -246,7 +269,7 @@ def test_the_harvester_finds_what_reaches_the_kernel(graded):
 
 def test_spec_covers_every_kind():
     assert len(_source_notebook().cells) == 2 * len(KINDS)
-    assert set(SHAPES) | {k for k, s in KINDS.items() if s.call.style == "classifier"} == set(KINDS)
+    assert set(SHAPES) | set(QUESTION) | {k for k, s in KINDS.items() if s.call.style == "classifier"} == set(KINDS)
 
 
 def test_kernel_side_folder_holds_no_generator():

@@ -44,11 +44,14 @@ def results(draw):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(result=results(), kind=st.sampled_from(["knn.distances", "linear.svm_loss", "polyfit.rms_error",
-                                               "knn.predict_labels", "speed.l1_l2"]))
+                                               "knn.predict_labels", "speed.image_distances",
+                                               "speed.conv_shape", "speed.kmeans_step"]))
 def test_judge_never_raises(result, kind):
-    payload = {"v": 1, "test_id": "t", "index": 0, "kind": kind, "target": "f", "seed": 0, "status": "ok",
-               "result": result}
-    v = judge(ProbeSpec(kind, "f", {}), 0, payload)
+    payload = {"v": 2, "nonce": "n", "target": "f", "status": "ok", "result": result}
+    variant = {"q1": {"a": [[1, 2], [3, 4]], "b": [[0, 2], [3, 9]], "c_in": 3, "c_out": 8, "k": 3, "stride": 1,
+                      "padding": 1, "h": 8, "w": 8},
+               "q2": {"points": [[0, 0], [3, 3]], "centroids": [[0, 1], [3, 2]]}}
+    v = judge(ProbeSpec(kind, "f", {}), 0, payload, "n", variant)
     assert "unexpected form" not in v.message, "a comparator crashed on this payload (see the log)"
     assert v.status in STATUSES and 0.0 <= v.fraction <= 1.0
     assert v.status != "passed"
