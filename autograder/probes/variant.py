@@ -30,6 +30,6 @@ def student_variant(support: dict[str, str], student: str) -> dict[str, Any] | N
     exec(compile(support[name], f"{name}.py", "exec"), module.__dict__)  # noqa: S102 - instructor code
     numbers = getattr(module, VARIANT_FUNCTION)(student)
     if not isinstance(numbers, dict):
-        raise ValueError(f"{name}.py: variant(student_id) must return a dict of questions, "
+        raise TypeError(f"{name}.py: variant(student_id) must return a dict of questions, "
                          f"not {type(numbers).__name__}")
     return numbers

@@ -23,7 +23,7 @@ REAL_TOL = 0.01  # absolute, on answers the notebook asks to round to two decima
 def _question(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
     question = p["variant"].get(p["question"])
     if not isinstance(question, dict):
-        raise ValueError(f"the assignment's variant() has no question {p['question']!r}")
+        raise TypeError(f"the assignment's variant() has no question {p['question']!r}")
     return {k: np.asarray(v) if isinstance(v, list) else v for k, v in question.items()}
 
 
@@ -41,7 +41,7 @@ def _numbers(result: Any, what: str) -> np.ndarray:
 def _whole(value: float, what: str) -> int:
     if not np.isfinite(value) or value != round(value):
         raise Mismatch(f"{what} must be a whole number")
-    return int(round(value))
+    return round(value)
 
 
 def _close(value: float, expected: float) -> bool:
