@@ -34,6 +34,9 @@ from course_errors import UserError
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+# A cell tag: the cell explores (plots, long training runs) and defines nothing the graded tests need. The
+# grader first runs the notebook without such cells; anything that then fails is graded again with every cell.
+SKIP_TAG = "skip-when-grading"
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"  # = c.ClearSolutions.code_stub in nbgrader_config
 TEXT_STUB = "YOUR ANSWER HERE"
 PROBE_FUNCTION = "probe"
@@ -57,6 +60,7 @@ class CellSpec:
     locked: bool
     source: str  # instructor's source: solutions and hidden tests included
     student_source: str  # as released: solutions replaced by the stub, hidden tests removed
+    explore: bool = False  # tagged SKIP_TAG: exploration only (plots, tuning), skipped in the fast grading run
 
     @property
     def is_test(self) -> bool:
@@ -216,8 +220,11 @@ def _load_notebook(path: Path, assignment: str) -> tuple[Any, tuple[CellSpec, ..
         if probes and solution:
             raise SpecError(f"{where}: probe() declared in a solution cell; put the probes in a separate "
                             "'Autograder tests' cell after it")
+        explore = SKIP_TAG in (cell.get("metadata", {}).get("tags") or [])
+        if explore and (grade or cell.cell_type != "code"):
+            raise SpecError(f"{where}: only code cells that are not graded can be tagged {SKIP_TAG!r}")
         spec_cell = CellSpec(index, cell.cell_type, grade_id, points, grade, solution, locked, source,
-                             student_source(source, cell.cell_type, solution, where))
+                             student_source(source, cell.cell_type, solution, where), explore)
         cells.append(spec_cell)
         if not spec_cell.is_test:
             continue

@@ -25,6 +25,7 @@ class PlanCell:
     source: str = ""
     test_id: str = ""
     origin: str = ""  # grade_id or "extra" (the student's own cell)
+    explore: bool = False  # the course tags it as exploration: left out of the fast grading run
 
 
 @dataclass
@@ -110,15 +111,15 @@ def rebuild(spec, notebook: str, parsed: ParsedNotebook, kernel_name: str | None
                 else:
                     if cell.nbgrader.get("solution") is not True or cell.cell_type != "code":
                         out.notes.append(f"{notebook}: nbgrader metadata of {gid} restored")
-                    out.plan.append(PlanCell("code", cell.source, origin=gid))
+                    out.plan.append(PlanCell("code", cell.source, origin=gid, explore=canon.explore))
             else:
                 cell = first.get(gid)
                 if canon.locked or cell is None:
                     if cell is None or _norm(cell.source) != _norm(canon.student_source):
                         out.notes.append(f"{notebook}: read-only cell {gid} restored")
-                    out.plan.append(PlanCell("code", canon.student_source, origin=gid))
+                    out.plan.append(PlanCell("code", canon.student_source, origin=gid, explore=canon.explore))
                 else:
-                    out.plan.append(PlanCell("code", cell.source, origin=gid))
+                    out.plan.append(PlanCell("code", cell.source, origin=gid, explore=canon.explore))
         elif gid is not None and gid not in first and canon.locked:
             out.notes.append(f"{notebook}: read-only cell {gid} restored")
         out.plan += [PlanCell("code", c.source, origin="extra") for c in extras.get(i, [])]

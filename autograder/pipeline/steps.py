@@ -36,6 +36,8 @@ class Context:
     seeds: dict[str, int] = field(default_factory=dict)  # test_id -> seed
     nonces: dict[str, list[str]] = field(default_factory=dict)  # test_id -> the nonce of each probe request
     support_keys: set[str] = field(default_factory=set)  # prelude cells (not the student's: not in feedback)
+    fast: bool = True  # leave out the cells tagged as exploration (FullRunIfNeeded turns it off)
+    skipped: int = 0  # exploration cells left out of this run
     outcomes: dict[str, dict[str, CellOutcome]] = field(default_factory=dict)  # notebook -> key -> outcome
     tests: list[TestRecord] = field(default_factory=list)
     cells: list[CellRecord] = field(default_factory=list)
@@ -108,7 +110,9 @@ class BuildCellJobs(Step):
             cells.append(CellJob(key=key, source=prelude_cell(job.student, job.spec.support), kind="student",
                                  timeout=job.options.cell_timeout))
             for n, pc in enumerate(rb.plan):
-                if pc.kind == "code":
+                if pc.kind == "code" and pc.explore and ctx.fast:
+                    ctx.skipped += 1
+                elif pc.kind == "code":
                     key = f"{name}:cell{n}"
                     ctx.sources[key] = pc.source
                     ctx.origins[key] = pc.origin
@@ -198,8 +202,36 @@ class CollectCells(Step):
                                             ctx.origins.get(cj.key, "")))
 
 
+# Test statuses that a skipped exploration cell could have caused (a name it defined, a value it set).
+_MAYBE_FROM_SKIPPING = {"error", "no_result", "wrong_type", "kernel_died", "rejected"}
+
+
+class FullRunIfNeeded(Step):
+    """The fast run left out exploration cells. If a test did not pass for a reason a left-out cell could
+    explain, or a student cell failed, grade the whole notebook again with every cell and keep that result:
+    skipping saves time on correct work and never costs an honest submission a point."""
+
+    def __call__(self, ctx: Context) -> None:
+        if not ctx.skipped:
+            return
+        failed_cell = any(o.status != "ok" for outs in ctx.outcomes.values() for k, o in outs.items()
+                          if not k.startswith("probe:"))
+        suspect = [t.test_id for t in ctx.tests if t.status in _MAYBE_FROM_SKIPPING
+                   or (t.status == "tampered_restored" and t.verdict in _MAYBE_FROM_SKIPPING)]
+        if not (suspect or failed_cell):
+            return
+        skipped = ctx.skipped
+        ctx.fast, ctx.skipped = False, 0
+        ctx.cell_jobs, ctx.sources, ctx.origins, ctx.outcomes = {}, {}, {}, {}
+        ctx.tests, ctx.seeds, ctx.nonces, ctx.support_keys = [], {}, {}, set()
+        for step in (BuildCellJobs, RunKernel, JudgeProbes):
+            step()(ctx)
+        ctx.notes.append(f"graded with every cell: the run without the {skipped} exploration cell(s) "
+                         f"did not pass {', '.join(suspect) or 'a cell'}")
+
+
 DEFAULT_STEPS: tuple[type[Step], ...] = (ParseNotebooks, RebuildCells, BuildCellJobs, RunKernel, JudgeProbes,
-                                         CollectCells)
+                                         FullRunIfNeeded, CollectCells)
 
 
 def run_steps(ctx: Context, steps: tuple[type[Step], ...] = DEFAULT_STEPS) -> Context:

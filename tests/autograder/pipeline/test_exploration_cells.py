@@ -1,0 +1,94 @@
+"""Cells tagged `skip-when-grading` (plots, long training runs) are left out of the first grading run; a test
+that then fails for a reason a left-out cell could explain is graded again with every cell."""
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from autograder.spec import SKIP_TAG, SpecError, load_assignment_spec
+
+RMS = "def rms_error(w, x, t):\n    import numpy as np\n    y = np.polyval(np.asarray(w)[::-1], x)\n" \
+      "    return float(np.sqrt(np.mean((y - t) ** 2))){suffix}\n"
+
+
+def _cell(source, **nbgrader):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": False, "solution": False, "locked": True, "schema_version": 3, **nbgrader}
+    return cell
+
+
+def _assignment(tmp_path, explore_source: str):
+    folder = tmp_path / "src" / "hw"
+    folder.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    explore = _cell(explore_source, grade_id="explore")
+    explore.metadata["tags"] = [SKIP_TAG]
+    sol = _cell("### BEGIN SOLUTION\npass\n### END SOLUTION", grade_id="sol", solution=True, locked=False)
+    test = _cell("### BEGIN HIDDEN TESTS\nprobe('polyfit.rms_error', 'rms_error')\n### END HIDDEN TESTS",
+                 grade_id="t", grade=True, points=1)
+    nb.cells = [explore, sol, test]
+    nbformat.write(nb, str(folder / "nb.ipynb"))
+    return load_assignment_spec(tmp_path / "src", "hw"), nb
+
+
+def _grade(spec, nb, solution: str):
+    from autograder.pipeline import GradingJob, NotebookFile, Options, grade_submission, submission_hash
+    from autograder.sandbox import open_slot
+
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    nb.cells[1].source = solution
+    nb.cells[2].source = ""  # as released
+    files = (NotebookFile("nb", nbformat.writes(nb).encode()),)
+    job = GradingJob(assignment="hw", student="s", files=files, spec=spec, base_seed=0,
+                     options=Options(sandbox=False, cell_timeout=120, budget=300),
+                     submission_hash=submission_hash(files), seed_key=b"k" * 64)
+    with open_slot(sandbox=False) as slot:
+        return grade_submission(job, lambda: slot)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("explore")
+    plot_only, nb = _assignment(tmp / "a", "print('EXPLORATION RAN')\nSCALE = 1.0")
+    return {
+        "correct": _grade(plot_only, nb, RMS.format(suffix="")),
+        "needs the cell": _grade(plot_only, nb, RMS.format(suffix=" * SCALE")),
+        "wrong": _grade(plot_only, nb, RMS.format(suffix=" * 2")),
+    }
+
+
+def _ran_exploration(result) -> bool:
+    return any("EXPLORATION RAN" in o.get("text", "") for c in result.cells for o in c.outputs)
+
+
+def test_correct_work_is_graded_without_the_exploration_cells(results):
+    r = results["correct"]
+    assert [t.status for t in r.tests] == ["passed"]
+    assert not _ran_exploration(r) and not any("every cell" in n for n in r.notes)
+
+
+def test_a_function_that_needs_a_left_out_cell_is_graded_again_with_every_cell(results):
+    r = results["needs the cell"]
+    assert [(t.status, t.score) for t in r.tests] == [("passed", 1.0)], r.tests
+    assert _ran_exploration(r)
+    assert any("graded with every cell" in n for n in r.notes), r.notes
+
+
+def test_a_wrong_value_is_not_graded_twice(results):
+    r = results["wrong"]
+    assert [t.status for t in r.tests] == ["failed"]
+    assert not _ran_exploration(r)
+
+
+def test_only_ungraded_code_cells_can_be_tagged(tmp_path):
+    folder = tmp_path / "src" / "hw"
+    folder.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    test = _cell("### BEGIN HIDDEN TESTS\nprobe('polyfit.rms_error', 'f')\n### END HIDDEN TESTS",
+                 grade_id="t", grade=True, points=1)
+    test.metadata["tags"] = [SKIP_TAG]
+    nb.cells = [test]
+    nbformat.write(nb, str(folder / "nb.ipynb"))
+    with pytest.raises(SpecError, match=SKIP_TAG):
+        load_assignment_spec(tmp_path / "src", "hw")
