@@ -51,6 +51,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="accept files owned by any uid (only for exchanges where all students share one uid)")
     p.set_defaults(handler=H + "collect")
 
+    p = subparsers.add_parser(
+        "term", help="set every date of course.toml for a new term from its first week (lecture plan)",
+        description="Release, due and speed-test dates move together by whole days: same week of the plan, "
+                    "weekday and time of day, the course zone's UTC offset on the new date. Comments are kept; "
+                    "the result is validated before it is written.")
+    p.add_argument("--first-week", required=True, metavar="YYYY-MM-DD",
+                   help="the first lecture day of week 1 (the weekday of the plan's week 1 in course.toml)")
+    p.add_argument("--dry-run", action="store_true", help="print the old -> new table, write nothing")
+    policy_arg(p)
+    p.set_defaults(handler="gradebook.term:command")
+
     p = subparsers.add_parser("policy", help="validate course.toml and print its point scheme")
     policy_arg(p)
     p.set_defaults(handler=H + "policy")

@@ -101,13 +101,18 @@ def audit_log(args: argparse.Namespace) -> int:
 
 def collect(args: argparse.Namespace) -> int:
     from gradebook.collect import collect as run
+    from gradebook.term import collect_warnings
 
-    receipts = run(_course(), args.assignment, check_owner=not args.no_check_owner)
+    course = _course()
+    receipts = run(course, args.assignment, check_owner=not args.no_check_owner)
     for r in receipts:
         mark = "ok      " if r.status == "accepted" else "REJECTED"
         print(f"{mark} {r.student_id:20} {r.received_at}  {r.reason}")
     rejected = sum(r.status != "accepted" for r in receipts)
     print(f"{args.assignment}: {len(receipts)} new submission(s), {rejected} rejected", file=sys.stderr)
+    for line in collect_warnings(course.policy_file, args.assignment,
+                                 [r.received_at for r in receipts if r.status == "accepted"]):
+        print(f"warning: {line}", file=sys.stderr)
     return 1 if rejected else 0
 
 
