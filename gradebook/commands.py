@@ -24,6 +24,7 @@ def _grades(args: argparse.Namespace):
     course = _course()
     policy = _policy(args, course)
     rec = records.load(course, policy)
+    policy = records.with_recorded_windows(policy, rec.windows)
     if rec.roster.empty:
         print("warning: no students: import a roster with `course import roster FILE` (or add students to the "
               "nbgrader gradebook)", file=sys.stderr)
@@ -56,14 +57,14 @@ def explain(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from gradebook import course_db
     from gradebook import report as rep
 
     course, policy, table = _grades(args)
-    log = Path(course.data) / "gradebook" / "receipts.csv"
-    rejected = None
-    if log.is_file():
-        rejected = pd.read_csv(log, dtype=str, keep_default_na=False)
-        rejected = rejected[rejected["status"] != "accepted"]
+    with course_db.reading(course.db_url) as conn:
+        log = course_db.read_receipts(conn)
+    rejected = log[log["status"] != "accepted"]
+    rejected = rejected.assign(received_at=rejected["received_at"].map(pd.Timestamp.isoformat))
     rep.write(policy, table, Path(args.to), rejected, rep.similarity_results(course.data))
     print(f"report of {len(table)} students -> {args.to}")
     return 0
@@ -74,25 +75,24 @@ def import_csv(args: argparse.Namespace) -> int:
 
     course = _course()
     policy = _policy(args, course)
-    store = audit.store_dir(course)
-    tables = audit.current_tables(store)
+    tables = audit.current_tables(course.db_url)
     path = Path(args.file)
     rows = schemas.read_csv(path, args.kind, policy, tables)
     removed = schemas.removed_keys(path, args.kind, rows, tables.get(args.kind), args.replace)
-    events = audit.import_rows(store, args.kind, rows, str(path.resolve()))
+    events = audit.import_rows(course.db_url, course.course_id, args.kind, rows, str(path.resolve()))
     changed = sum(e["action"] == "set" for e in events)
     deleted = sum(e["action"] == "delete" for e in events)
     if removed:
         print(f"removed {len(removed)} row(s): {', '.join(k.replace('|', '/') for k in removed)}")
     print(f"{args.kind}: {len(rows)} rows from {path}; {changed} values changed, {deleted} rows removed "
-          f"(audit log: {store / 'audit.csv'})")
+          "(audit log: `course audit`)")
     return 0
 
 
 def audit_log(args: argparse.Namespace) -> int:
     from gradebook import audit
 
-    log = audit.read_log(audit.store_dir(_course()))
+    log = audit.read_log(_course().db_url)
     if args.student:
         log = log[log["key"].str.split("|").str[0] == args.student]
     print(log.to_string(index=False) if len(log) else "no audit events")

@@ -13,8 +13,10 @@ Only the columns read here are declared; nbgrader owns the schema and creates it
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Column, Float, MetaData, String, Table, case, func, literal_column, select, union_all
+from sqlalchemy import Column, Float, MetaData, String, Table, case, func, literal_column, or_, select
 from sqlalchemy.engine import Connection
+
+from gradebook.course_db import frame
 
 meta = MetaData()
 _id = "id"
@@ -40,25 +42,34 @@ def _grade_score():
                 (g.auto_score.is_not(None), g.auto_score + extra), else_=literal_column("0.0"))
 
 
-def _per_kind(cells: Table, cell_type: str, names: list[str]):
-    sa = submitted_assignment
-    joined = (sa.join(assignment, assignment.c.id == sa.c.assignment_id)
-              .join(submitted_notebook, submitted_notebook.c.assignment_id == sa.c.id)
-              .join(grade, grade.c.notebook_id == submitted_notebook.c.id)
-              .join(cells, cells.c.id == grade.c.cell_id))
-    return (select(sa.c.id.label("id"), assignment.c.name.label("item"), sa.c.student_id.label("student_id"),
-                   func.sum(_grade_score()).label("score"), func.sum(cells.c.max_score).label("max_score"))
-            .select_from(joined)
-            .where(cells.c.cell_type == cell_type, assignment.c.name.in_(names))
-            .group_by(sa.c.id, assignment.c.name, sa.c.student_id))
-
-
 def scores_query(names: list[str]):
-    parts = union_all(_per_kind(grade_cells, "code", names), _per_kind(grade_cells, "markdown", names),
-                      _per_kind(task_cells, "markdown", names)).subquery()
-    return (select(parts.c.student_id, parts.c.item, func.sum(parts.c.score), func.sum(parts.c.max_score))
-            .group_by(parts.c.id, parts.c.item, parts.c.student_id)
-            .order_by(parts.c.item, parts.c.student_id))
+    """Grades summed per submission and cell kind in one pass (grouped by submission before any other join),
+    then the kinds added in nbgrader's order (code, markdown, task) so the sums come out as nbgrader's do."""
+    sn, sa, gc, tc = submitted_notebook, submitted_assignment, grade_cells, task_cells
+    g = select(grade.c.notebook_id, grade.c.cell_id, _grade_score().label("score")).subquery()
+    sums = []
+    for i, (cells, kind) in enumerate([(gc, "code"), (gc, "markdown"), (tc, "markdown")]):
+        hit = cells.c.cell_type == kind
+        sums += [func.sum(case((hit, g.c.score))).label(f"s{i}"), func.sum(case((hit, cells.c.max_score))).label(f"m{i}")]
+    counted = func.count(case((or_(gc.c.cell_type.in_(["code", "markdown"]), tc.c.cell_type == "markdown"), 1)))
+    per = (select(sn.c.assignment_id.label("submission"), *sums, counted.label("n"))
+           .select_from(g.join(sn, sn.c.id == g.c.notebook_id).outerjoin(gc, gc.c.id == g.c.cell_id)
+                        .outerjoin(tc, tc.c.id == g.c.cell_id))
+           .group_by(sn.c.assignment_id).subquery())
+    zero = literal_column("0.0")
+    score, max_score = (sum_in_order([func.coalesce(per.c[f"{p}{i}"], zero) for i in range(3)]) for p in "sm")
+    return (select(sa.c.student_id, assignment.c.name, score, max_score)
+            .select_from(per.join(sa, sa.c.id == per.c.submission)
+                         .join(assignment, assignment.c.id == sa.c.assignment_id))
+            .where(assignment.c.name.in_(names), per.c.n > 0)
+            .order_by(assignment.c.name, sa.c.student_id))
+
+
+def sum_in_order(terms: list):
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
 
 
 def has_schema(names: set[str]) -> bool:
@@ -68,8 +79,8 @@ def has_schema(names: set[str]) -> bool:
 def scores(conn: Connection | None, names: list[str], present: set[str]) -> pd.DataFrame:
     """student_id, item, score, max_score of every graded submission of the named assignments."""
     rows = conn.execute(scores_query(names)).all() if conn is not None and names and has_schema(present) else []
-    out = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
-    return out.astype({"student_id": object, "item": object, "score": float, "max_score": float})
+    out = frame(rows, SCORE_COLUMNS)
+    return out.astype({"score": float, "max_score": float})
 
 
 def students(conn: Connection | None, present: set[str]) -> pd.DataFrame:
@@ -78,4 +89,4 @@ def students(conn: Connection | None, present: set[str]) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STUDENT_COLUMNS})
     s = student.c
     query = select(s.id, *(func.coalesce(c, "") for c in (s.first_name, s.last_name, s.email, s.lms_user_id)))
-    return pd.DataFrame(conn.execute(query.order_by(s.id)).all(), columns=list(STUDENT_COLUMNS), dtype=object)
+    return frame(conn.execute(query.order_by(s.id)).all(), STUDENT_COLUMNS)

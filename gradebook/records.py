@@ -6,8 +6,7 @@ Sources: the nbgrader gradebook (autograded scores), the receipt log written by 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -25,6 +24,7 @@ class Records:
     team_scores: pd.DataFrame  # team, item, score
     extensions: pd.DataFrame  # student_id, item, extra_s
     accommodations: pd.DataFrame  # student_id, item ('*' = every speed test), extra_s
+    windows: dict[str, dict] = field(default_factory=dict)  # speed test -> window recorded at `open`
 
 
 def empty(columns: tuple[str, ...] | list[str]) -> pd.DataFrame:
@@ -51,40 +51,12 @@ def empty_records() -> Records:
 # --------------------------------------------------------------------------------------------------
 
 
-def nbgrader_scores(db_url: str, course_id: str, assignments: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(scores, students) as nbgrader reports them; an absent SQLite file reads as empty (never created)."""
-    rec = empty_records()
-    if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).is_file():
-        return rec.scores, rec.roster
-    from nbgrader.api import Gradebook, MissingEntry
-
-    rows: list[dict] = []
-    with Gradebook(db_url, course_id=course_id) as gb:
-        students = pd.DataFrame(
-            [{"student_id": s["id"], "first_name": s.get("first_name") or "", "last_name": s.get("last_name") or "",
-              "email": s.get("email") or "", "id_number": s.get("lms_user_id") or ""} for s in gb.student_dicts()],
-            columns=rec.roster.columns)
-        for name in assignments:
-            try:
-                gb.find_assignment(name)
-            except MissingEntry:
-                continue
-            for d in gb.submission_dicts(name):
-                rows.append({"student_id": d["student"], "item": name, "score": float(d["score"] or 0.0),
-                             "max_score": float(d["max_score"] or 0.0)})
-    scores = pd.DataFrame(rows, columns=rec.scores.columns) if rows else rec.scores
-    return scores.astype({"score": float, "max_score": float}), students
-
-
-def read_receipts(path: Path) -> pd.DataFrame:
+def graded_receipts(log: pd.DataFrame) -> pd.DataFrame:
     """Receipt log -> the graded version per (student, assignment): the newest accepted one by server time."""
-    if not path.is_file():
-        return empty_records().receipts
-    log = pd.read_csv(path, dtype=str, keep_default_na=False)
     log = log[log["status"] == "accepted"]
     out = pd.DataFrame({"student_id": log["student_id"], "item": log["assignment"],
-                        "received_at": pd.to_datetime(log["received_at"], utc=True, format="ISO8601")})
-    out = out.sort_values("received_at").drop_duplicates(["student_id", "item"], keep="last")
+                        "received_at": log["received_at"]})
+    out = out.sort_values("received_at", kind="stable").drop_duplicates(["student_id", "item"], keep="last")
     return out.reset_index(drop=True)
 
 
@@ -130,10 +102,26 @@ def from_tables(policy: Policy, tables: dict[str, pd.DataFrame], scores: pd.Data
 
 
 def load(course, policy: Policy) -> Records:  # course: autograder.course_dir.CourseDir
-    """All records of a course: audit-log tables, nbgrader scores, receipts."""
-    from gradebook import audit
+    """All records of a course from its database, read-only: audit-log tables, nbgrader scores, receipts."""
+    from gradebook import audit, course_db, nbgrader_db
 
-    tables = audit.current_tables(audit.store_dir(course))
-    scores, students = nbgrader_scores(course.db_url, course.course_id, policy.nbgrader_items)
-    receipts = read_receipts(audit.store_dir(course) / "receipts.csv")
-    return from_tables(policy, tables, scores, receipts, fallback_roster=students)
+    with course_db.reading(course.db_url) as conn:
+        present = course_db.tables(conn)
+        tables = audit.replay(course_db.read_audit(conn, present, for_replay=True))
+        scores = nbgrader_db.scores(conn, policy.nbgrader_items, present)
+        students = nbgrader_db.students(conn, present)
+        receipts = graded_receipts(course_db.read_receipts(conn, present))
+        windows = course_db.read_windows(conn, present)
+    rec = from_tables(policy, tables, scores, receipts, fallback_roster=students)
+    rec.windows = windows
+    return rec
+
+
+def with_recorded_windows(policy: Policy, windows: dict[str, dict]) -> Policy:
+    """The policy with each speed test's window as recorded when it was opened (server clock), which
+    overrides course.toml's `opens`, duration and grace for that test."""
+    if policy.speedtests is None or not windows:
+        return policy
+    tests = tuple(replace(t, opens=w["opened_at"], duration_s=w["duration_s"], grace_s=w["grace_s"])
+                  if (w := windows.get(t.name)) else t for t in policy.speedtests.tests)
+    return replace(policy, speedtests=replace(policy.speedtests, tests=tests))

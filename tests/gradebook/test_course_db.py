@@ -164,3 +164,38 @@ def test_receipts_round_trip_and_the_newest_accepted_wins(db_url):
     assert log["received_at"].iloc[0] == pd.Timestamp(t0)
     with pytest.raises(Exception, match="(?i)unique"), course_db.writing(db_url, gb_nbgrader.COURSE_ID) as conn:
         course_db.add_receipts(conn, [rec("alice", "v1", 0)])  # a version is recorded once
+
+
+def test_records_load_reads_every_source_from_the_one_database(db_url):
+    """What `course grades` reads, on either backend: roster and manual scores replayed from the audit
+    table, nbgrader's scores, and the graded receipt per submission."""
+    from types import SimpleNamespace
+
+    from gradebook.compute import compute
+    from gradebook.policy import load_policy
+    from gradebook.records import load
+
+    if db_url.startswith("sqlite"):
+        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
+    gb_nbgrader.build(db_url)
+    roster = [{"student_id": s, "first_name": i.get("first_name", ""), "last_name": "", "email": "",
+               "id_number": ""} for s, i in gb_nbgrader.STUDENTS.items()]
+    audit.import_rows(db_url, gb_nbgrader.COURSE_ID, "roster", roster, "roster.csv")
+    audit.import_rows(db_url, gb_nbgrader.COURSE_ID, "scores",
+                      [{"student_id": "bob", "item": "lecture", "score": "1.5"}], "scores.csv")
+    at = "2022-03-10T12:00:00+00:00"
+    with course_db.writing(db_url, gb_nbgrader.COURSE_ID) as conn:
+        course_db.add_receipts(conn, [{"assignment": "assignment1", "student_id": s, "version": "v", "received_at": at,
+                                       "owner_uid": "0", "expected_uid": "0", "status": "accepted", "reason": "",
+                                       "path": f"assignment1/{s}/v"} for s in ("alice", "bob")])
+    policy = load_policy(ROOT / "course.toml")
+    rec = load(SimpleNamespace(db_url=db_url, course_id=gb_nbgrader.COURSE_ID), policy)
+    assert list(rec.roster["student_id"]) == list(gb_nbgrader.STUDENTS)
+    want, _ = gb_nbgrader.nbgrader_answer(db_url, policy.nbgrader_items)
+    pd.testing.assert_frame_equal(rec.scores, want, check_exact=True)
+    assert rec.manual.to_dict("records") == [{"student_id": "bob", "item": "lecture", "score": 1.5}]
+    assert sorted(rec.receipts["student_id"]) == ["alice", "bob"]
+    assert set(rec.receipts["received_at"]) == {pd.Timestamp(at)}
+    grades = compute(policy, rec)
+    assert grades.loc["bob", "assignment1.raw"] == 4.0 and grades.loc["bob", "assignment1.max"] == 14.0
+    assert grades.loc["carol", "assignment1.status"] == "missing"
