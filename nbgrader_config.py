@@ -35,3 +35,12 @@ if not globals().get("COURSE_CONFIG_READ_ONLY"):  # the `course` commands read t
 # Release: strip solutions and hidden tests; visible asserts stay for Validate.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.Execute.timeout = 60
+
+# One source of truth: grading, feedback and export go through the platform (`course ...`). nbgrader's own
+# autograde and feedback (CLI and formgrader buttons) are refused with the command to use instead, and
+# `nbgrader export` writes the final grades of `course grades` (late penalties, windows, caps) instead of
+# nbgrader's raw scores. Formgrader stays for browsing submissions and manual grading.
+c.Autograde.exporter_class = "autograder.nbgrader_guard.RefuseAutograde"
+c.GenerateFeedback.exporter_class = "autograder.nbgrader_guard.RefuseGenerateFeedback"
+c.ExchangeFactory.release_feedback = "autograder.nbgrader_guard.RefuseReleaseFeedback"
+c.ExportApp.plugin_class = "autograder.nbgrader_guard.PlatformExport"

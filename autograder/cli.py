@@ -57,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Verdict messages and the student's own cells; never hidden tests.")
     p.add_argument("assignment")
     p.add_argument("--student", action="append", default=[], metavar="ID", help="only this student (repeatable)")
+    p.add_argument("--release", action="store_true",
+                   help="also put it where the student's Fetch Feedback (nbgrader fetch_feedback) finds it")
     p.set_defaults(handler=H + "feedback")
 
     p = subparsers.add_parser("doctor", help="report every course path whose owner or mode is wrong (--fix repairs)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from contextlib import ExitStack
 
@@ -118,6 +119,7 @@ def _due(course, assignment: str):
 def feedback(args: argparse.Namespace) -> int:
     from autograder import course_dir
     from autograder.feedback import write_feedback
+    from autograder.feedback_release import final_lines, release
 
     course = course_dir.load()
     folder = course.results / args.assignment
@@ -125,12 +127,22 @@ def feedback(args: argparse.Namespace) -> int:
         raise UserError(f"no results for {args.assignment} in {folder}; run `course autograde "
                                 f"{args.assignment}` first")
     students = args.student or sorted(p.stem for p in folder.glob("*.json") if not p.name.startswith("."))
-    written = []
+    missing = [s for s in students if not (folder / f"{s}.json").is_file()]
+    if missing:
+        raise UserError(f"no result for {', '.join(missing)} in {folder}")
+    final = final_lines(args.assignment, students) if course.policy_file.is_file() else {}
+    written, released = [], 0
     for student in students:
-        path = folder / f"{student}.json"
-        if not path.is_file():
-            raise UserError(f"no result for {student} in {folder}")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        written.append(write_feedback(course, data))
+        data = json.loads((folder / f"{student}.json").read_text(encoding="utf-8"))
+        written.append(write_feedback(course, data, final.get(student, "")))
+        if args.release:
+            out = release(course, student, args.assignment, written[-1].read_text(encoding="utf-8"))
+            if isinstance(out, str):
+                print(f"warning: {student}: feedback not released: {out}", file=sys.stderr)
+            else:
+                released += 1
     print(f"course feedback: wrote {len(written)} file(s) under {course.feedback}")
+    if args.release:
+        print(f"released to {released} student(s) in {course.exchange / course.course_id / 'feedback'}: "
+              "JupyterLab -> Assignments -> Fetch Feedback, or `nbgrader fetch_feedback ASSIGNMENT`")
     return 0

@@ -24,8 +24,9 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;tex
 .out{background:#fff;border-left:3px solid #ccc}
 </style></head><body>
 <h1>{{ assignment }}: {{ student }}</h1>
-<p>Score: <b>{{ "%g"|format(score) }} / {{ "%g"|format(max_score) }}</b>{% if not sandbox %}
+<p>Test score (raw): <b>{{ "%g"|format(score) }} / {{ "%g"|format(max_score) }}</b>{% if not sandbox %}
  (graded without the sandbox){% endif %}</p>
+{% if final %}<p class="final">Final points, as the course grades them: <b>{{ final }}</b></p>{% endif %}
 <table><tr><th>notebook</th><th>test</th><th>score</th><th>result</th><th>message</th></tr>
 {% for t in tests %}<tr><td>{{ t.notebook }}</td><td>{{ t.test_id }}</td>
 <td>{{ "%g"|format(t.score) }} / {{ "%g"|format(t.max_score) }}</td>
@@ -56,17 +57,18 @@ def _output_text(out: dict) -> str:
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "\n[output truncated]"
 
 
-def render(result: dict) -> str:
+def render(result: dict, final: str = "") -> str:
+    """`final`: the item's line of `course explain` (late penalty, window, cap), shown next to the raw score."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     cells = [{**c, "outputs": [_output_text(o) for o in c.get("outputs", []) if isinstance(o, dict)]}
              for c in result.get("cells", [])]
     return env.from_string(TEMPLATE).render(
         assignment=result["assignment"], student=result["student"], score=result.get("score", 0.0),
         max_score=result.get("max_score", 0.0), sandbox=result.get("sandbox", True), tests=result["tests"],
-        notes=result.get("notes", []), cells=cells)
+        notes=result.get("notes", []), cells=cells, final=final)
 
 
-def write_feedback(course, result: dict) -> Path:
+def write_feedback(course, result: dict, final: str = "") -> Path:
     """<feedback>/<student>/<assignment>/feedback.html (nbgrader's feedback folder layout).
 
     Readable by its student alone: the folders and the file belong to the instructor and to the student's
@@ -88,7 +90,7 @@ def write_feedback(course, result: dict) -> Path:
     make_dir(folder.parent, dir_mode, -1 if gid is None else gid)
     make_dir(folder, dir_mode, -1 if gid is None else gid)
     path = folder / "feedback.html"
-    write_atomic(path, render(result))  # a fresh 0600 file, renamed into place
+    write_atomic(path, render(result, final))  # a fresh 0600 file, renamed into place
     if gid is not None:
         os.chown(path, -1, gid)
     os.chmod(path, file_mode)
