@@ -8,9 +8,9 @@ command that does the job, before anything is written; `nbgrader export` writes 
 from __future__ import annotations
 
 from nbconvert.exporters import NotebookExporter
+from nbgrader.converters.base import NbGraderException
 from nbgrader.exchange.default import ExchangeReleaseFeedback
 from nbgrader.plugins import ExportPlugin
-from nbgrader.utils import NbGraderException
 
 
 class _Refused(NotebookExporter):
