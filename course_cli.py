@@ -14,7 +14,8 @@ import sys
 from course_errors import UserError
 
 # Packages that contribute subcommands, in the order `--help` lists them.
-COMMAND_MODULES = ("course_demo", "autograder.sandbox.cli", "autograder.cli", "gradebook.cli", "similarity.cli")
+COMMAND_MODULES = ("course_demo", "autograder.sandbox.cli", "autograder.cli", "gradebook.cli", "similarity.cli",
+                   "lifecycle.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -135,7 +135,9 @@ def compute(policy: Policy, rec: Records) -> pd.DataFrame:
             got = rcv[test.name].to_numpy()
             specific = _pivot(acc, "extra_s", idx, [test.name]).astype(float)[test.name]
             extra = specific.fillna(extra_all).fillna(0.0).to_numpy()
-            end = test.opens.timestamp() + st.duration_s + st.grace_s + extra
+            length = (st.duration_s if test.duration_s is None else test.duration_s) + (
+                st.grace_s if test.grace_s is None else test.grace_s)
+            end = test.opens.timestamp() + length + extra
             has_score, has_receipt = ~np.isnan(r), ~np.isnan(got)
             before = has_receipt & (np.nan_to_num(got) < test.opens.timestamp())  # not an answer to the test
             after = has_receipt & (np.nan_to_num(got) > end)

@@ -70,6 +70,8 @@ class Item:
 class SpeedTest:
     name: str
     opens: dt.datetime
+    duration_s: float | None = None  # a window recorded by `course speedtest open`: its own length and grace
+    grace_s: float | None = None
 
 
 @dataclass(frozen=True)
