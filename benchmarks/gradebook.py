@@ -183,7 +183,9 @@ def one_size(n: int, repeat: int, peer: bool, seed: int = 0) -> dict:
                              repeat)
         out["explain"] = best([*course, "explain", str(ids[n // 2])], root, env, repeat)
         if peer:
-            out["export"] = run([str(BIN / "nbgrader"), "export", "--to", str(tmp / "export.csv")], root, env)
+            # nbgrader's own CSV export (the course's config points `nbgrader export` at course grades)
+            out["export"] = run([str(BIN / "nbgrader"), "export", "--to", str(tmp / "export.csv"),
+                                 "--ExportApp.plugin_class=nbgrader.plugins.export.CsvExportPlugin"], root, env)
             out["checked"] = check_same_scores(tmp / "grades.csv", tmp / "export.csv")
         return out
     finally:
