@@ -73,7 +73,7 @@ def cluster(url: str, workers: int = 1) -> Iterator[Any]:
         finally:
             from autograder.pipeline import close_worker_slot
 
-            client.run(close_worker_slot, True)
+            client.run(close_worker_slot, True, on_error="ignore")  # a worker that died took its slot along
 
 
 def _quiet_workers() -> None:
@@ -90,10 +90,11 @@ def execute(client, jobs: list, options, window: int | None = None) -> Iterator[
 
     from autograder import pipeline
 
+    threads = client.nthreads()  # worker address -> threads
     # Each worker pays its fixed costs (the comparators' torch, its slot's kernel parent) before its first job.
     warm = [client.submit(pipeline.warm_worker, options, workers=[w], allow_other_workers=False, pure=False,
-                          key=f"warm-{uuid.uuid4().hex}") for w in client.scheduler_info()["workers"]]
-    window = window or 2 * max(1, sum(client.nthreads().values()))
+                          key=f"warm-{uuid.uuid4().hex}") for w in threads]
+    window = window or 2 * max(1, sum(threads.values()))
     queue = iter(jobs)
     running = as_completed()
     owner: dict[str, Any] = {}

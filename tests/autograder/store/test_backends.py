@@ -25,6 +25,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def same_key(course) -> None:
+    """Both runs grade with one grading key (seeds are keyed with it), so their results can be compared."""
+    key = Path(course.data) / "grading.key"
+    key.write_bytes(b"d1" * 32)
+    key.chmod(0o600)
+
+
 def _results() -> dict:
     course, _ = harness.load_course()
     return {p.stem: without_volatile(json.loads(p.read_text()))
@@ -97,12 +104,14 @@ def test_dask_executor_equals_local(tmp_path, dask_cluster):
     cases = ["correct", "wrong", "real_world/matrix", "zero/float_subclass"]
     with course_env(tmp_path / "local"):
         course, _ = harness.load_course()
+        same_key(course)
         for i, c in enumerate(cases):
             harness.submit(course, f"s{i}", c)
         harness.grade(workers=1)
         local = _results()
     with course_env(tmp_path / "dask"):
         course, _ = harness.load_course()
+        same_key(course)
         for i, c in enumerate(cases):
             harness.submit(course, f"s{i}", c)
         url = "dask://" + dask_cluster.removeprefix("tcp://")
