@@ -52,9 +52,9 @@ def grade_notebook_locally(nb: Any, tests: tuple[TestSpec, ...], seed: int,
     """Execute the notebook's non-test code cells, then judge every test's probes: test_id -> Verdict.
 
     With run_visible_tests the graded cells' visible part (hidden region removed) runs too, in place.
-    With skip_free_cells, code cells without nbgrader metadata (exploration, plots) are not run.
+    With skip_free_cells, code cells without nbgrader metadata and those tagged as exploration are not run.
     """
-    from autograder.spec import student_source
+    from autograder.spec import SKIP_TAG, student_source
 
     sources = []
     for cell in nb.cells:
@@ -62,7 +62,7 @@ def grade_notebook_locally(nb: Any, tests: tuple[TestSpec, ...], seed: int,
             continue
         meta = cell.get("metadata", {}).get("nbgrader", {})
         grade_id = meta.get("grade_id")
-        if skip_free_cells and grade_id is None:
+        if skip_free_cells and (grade_id is None or SKIP_TAG in (cell.get("metadata", {}).get("tags") or [])):
             continue
         if meta.get("grade") and not meta.get("solution"):  # a test cell: its probes are judged below
             if run_visible_tests:

@@ -12,7 +12,7 @@ import pytest
 from notebook_run import RESULT_TAG, ROOT, errors, execute, figure_cells, last_result, traceback_text
 
 from autograder.probes.local import exec_cells, grade_notebook_locally
-from autograder.spec import load_assignment_spec, student_source
+from autograder.spec import SKIP_TAG, load_assignment_spec, student_source
 from reference_impl.polyfit import BISHOP_TABLE_1_1
 
 ASSIGNMENT, NOTEBOOK = "assignment2", "polyfit"
@@ -151,8 +151,8 @@ def _visible_checks(nb) -> AssertionError | None:
     sources = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or "grade_id" not in meta:
-            continue
+        if cell.cell_type != "code" or "grade_id" not in meta or SKIP_TAG in cell.metadata.get("tags", []):
+            continue  # free and exploration cells (figures, tables) are not checks
         sources.append(student_source(cell.source, "code", False, meta["grade_id"]) if meta.get("grade")
                        else cell.source)
     try:
