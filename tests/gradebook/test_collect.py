@@ -1,7 +1,6 @@
 """`course collect`: server receipt times (ctime, not timestamp.txt), owner checks, every version kept."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 import time
@@ -9,8 +8,9 @@ import time
 import pytest
 from gb_exchange import make_course, release, submit
 
+from gradebook import course_db
 from gradebook.collect import collect
-from gradebook.records import read_receipts
+from gradebook.records import graded_receipts
 
 
 @pytest.fixture
@@ -66,15 +66,17 @@ def test_collect_uses_server_time_checks_owners_and_keeps_versions(course, tmp_p
     versions = course.data / "gradebook" / "submissions" / "assignment1"
     assert len(list((versions / "alice").iterdir())) == 2 and len(list((versions / "bob").iterdir())) == 1
 
-    receipts = read_receipts(course.data / "gradebook" / "receipts.csv")
+    with course_db.reading(course.db_url) as conn:
+        log = course_db.read_receipts(conn)
+    assert sorted(log["student_id"]) == ["alice", "alice", "bob", "mallory"]
+    assert set(log["path"]) == {f"assignment1/{r.student_id}/{r.version}" for r in got}
+    receipts = graded_receipts(log)
     assert list(receipts["student_id"]) == ["alice"]
-    assert receipts["received_at"].iloc[0].timestamp() >= start - 1
+    assert receipts["received_at"].iloc[0] == max(dt.datetime.fromisoformat(r.received_at) for r in alice)
 
-    log = (course.data / "gradebook" / "receipts.csv").read_text()
     assert collect(course, "assignment1", uid_of=uids.get) == []  # idempotent
-    assert (course.data / "gradebook" / "receipts.csv").read_text() == log
-    with open(course.data / "gradebook" / "receipts.csv") as fh:
-        assert len(list(csv.DictReader(fh))) == 4
+    with course_db.reading(course.db_url) as conn:
+        assert course_db.read_receipts(conn).equals(log)
 
 
 def test_collect_without_inbound_is_a_clear_error(course):
