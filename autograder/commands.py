@@ -131,12 +131,17 @@ def feedback(args: argparse.Namespace) -> int:
     if missing:
         raise UserError(f"no result for {', '.join(missing)} in {folder}")
     final = final_lines(args.assignment, students) if course.policy_file.is_file() else {}
+    if args.release:
+        from autograder.spec import load_assignment_spec
+
+        notebooks = sorted(load_assignment_spec(course.source, args.assignment).notebooks)
     written, released = [], 0
     for student in students:
         data = json.loads((folder / f"{student}.json").read_text(encoding="utf-8"))
         written.append(write_feedback(course, data, final.get(student, "")))
         if args.release:
-            out = release(course, student, args.assignment, written[-1].read_text(encoding="utf-8"))
+            out = release(course, student, args.assignment, written[-1].read_text(encoding="utf-8"),
+                          data.get("submission_hash", ""), notebooks)
             if isinstance(out, str):
                 print(f"warning: {student}: feedback not released: {out}", file=sys.stderr)
             else:

@@ -42,11 +42,17 @@ def feedback_name(secret: str, notebook_id: str) -> str:
     return hashlib.md5(secret.encode() + notebook_id.encode()).hexdigest() + ".html"
 
 
-def release(course, student: str, assignment: str, html: str) -> list[Path] | str:
-    """Put `html` where `student`'s fetch_feedback finds it; the paths written, or why nothing was."""
+def release(course, student: str, assignment: str, html: str, graded: str, notebooks: list[str]
+            ) -> list[Path] | str:
+    """Put `html` where `student`'s fetch_feedback finds it; the paths written, or why nothing was.
+    `graded`: the submission hash of the result; `notebooks`: the assignment's notebook names."""
     from autograder.course_dir import EXCHANGE_FEEDBACK_MODE, STUDENT_FILE, feedback_group, make_dir
+    from autograder.pipeline.job import read_submission, submission_hash
 
     submission = Path(course.submitted) / student / assignment
+    if submission_hash(read_submission(submission, sorted(notebooks))) != graded:
+        return (f"the collected submission in {submission} is not the one graded (a newer one was collected); "
+                f"run `course autograde {assignment}` first")
     secret_file = submission / "submission_secret.txt"
     if not secret_file.is_file():
         return f"no {secret_file} (not submitted through `nbgrader submit`, or not collected)"

@@ -172,3 +172,15 @@ def _run_term(base: Path, alice: str, bob: str) -> None:
     rows = {r["student_id"]: r for r in csv.DictReader((base / "export.csv").open())}
     assert float(rows[alice]["assignment2.points"]) == pytest.approx(
         0.8 * 2 * float(rows[alice]["assignment2.raw"]) / float(rows[alice]["assignment2.max"]))
+
+    # bob hands in again after grading: his old feedback is not released under the new submission's name
+    home = homes / bob
+    sub = as_user(bob, sys.executable, "-c", SUBMIT, str(exchange), str(homes), bob, str(readable / f"{alice}.ipynb"),
+                  env={"HOME": str(home), "PYTHONPATH": str(REPO / "tests")})
+    assert sub.returncode == 0, sub.stderr[-3000:]
+    run(*course, "collect", ASSIGNMENT)
+    before = sorted(p.name for p in (exchange / COURSE_ID / "feedback").iterdir())
+    again = run(*course, "feedback", ASSIGNMENT, "--release", "--student", bob)
+    assert f"warning: {bob}: feedback not released: the collected submission" in again.stderr
+    assert "run `course autograde assignment2` first" in again.stderr and "released to 0 student(s)" in again.stdout
+    assert sorted(p.name for p in (exchange / COURSE_ID / "feedback").iterdir()) == before
