@@ -19,6 +19,7 @@ nothing is executed. Every authoring mistake raises SpecError naming the noteboo
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import re
@@ -117,27 +118,32 @@ def _regions(source: str, begin: str, end: str, where: str) -> list[tuple[int, i
 
 
 def student_source(source: str, cell_type: str, solution: bool, where: str) -> str:
-    """The cell as nbgrader releases it: ClearSolutions then ClearHiddenTests (see nbgrader.md §3.2–3.3)."""
-    lines = source.splitlines()
+    """The cell as nbgrader releases it, by nbgrader's own ClearSolutions and ClearHiddenTests.
+
+    The markers are checked here first, so that an authoring mistake is a SpecError naming the cell.
+    """
     if solution:
-        regions = _regions(source, BEGIN_SOLUTION, END_SOLUTION, where)
-        if not regions:
-            return CODE_STUB if cell_type == "code" else TEXT_STUB
-        out: list[str] = []
-        pos = 0
-        for start, stop in regions:
-            out += lines[pos:start]
-            indent = re.match(r"\s*", lines[start]).group(0)  # type: ignore[union-attr]
-            stub = CODE_STUB if cell_type == "code" else TEXT_STUB
-            out += [indent + s for s in stub.splitlines()]
-            pos = stop + 1
-        lines = out + lines[pos:]
-        source = "\n".join(lines)
-    hidden = _regions(source, BEGIN_HIDDEN, END_HIDDEN, where)
-    if hidden:
-        keep = [ln for i, ln in enumerate(lines) if not any(a <= i <= b for a, b in hidden)]
-        source = "\n".join(keep)
-    return source
+        _regions(source, BEGIN_SOLUTION, END_SOLUTION, where)
+    _regions(source, BEGIN_HIDDEN, END_HIDDEN, where)
+    if BEGIN_SOLUTION not in source and BEGIN_HIDDEN not in source and not solution:
+        return source  # nothing for nbgrader to change: the common case, without building a notebook
+    from nbformat import v4
+
+    nb = v4.new_notebook()
+    cell = v4.new_code_cell(source) if cell_type == "code" else v4.new_markdown_cell(source)
+    cell.metadata["nbgrader"] = {"solution": solution, "grade": BEGIN_HIDDEN in source, "locked": False,
+                                 "grade_id": "c", "points": 0, "schema_version": 3}
+    nb.cells = [cell]
+    for step in _release_steps():
+        nb, _ = step.preprocess(nb, {"language": "python"})
+    return nb.cells[0].source
+
+
+@functools.lru_cache(maxsize=1)
+def _release_steps() -> tuple[Any, ...]:
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    return (ClearSolutions(code_stub={"python": CODE_STUB}, text_stub=TEXT_STUB), ClearHiddenTests())
 
 
 def _literal(node: ast.expr, where: str) -> Any:
