@@ -23,17 +23,21 @@ def final_lines(assignment: str, students: list[str]) -> dict[str, str]:
     from gradebook.explain import explain
 
     _, policy, table = _grades(argparse.Namespace(policy=None))
+    st = policy.speedtests
     if assignment in policy.items:
-        prefix = f"{policy.items[assignment].title}: "
-    elif policy.speedtests and assignment in {t.name for t in policy.speedtests.tests}:
-        prefix = f"{assignment}: "
+        prefix, total = f"{policy.items[assignment].title}: ", None
+    elif st and assignment in {t.name for t in st.tests}:
+        prefix, total = f"{assignment}: ", f"{st.title}: "  # a test's share, then the speed tests' points
     else:
         return {}
     out = {}
     for student in students:
         if student in table.index:
-            line = next((x for x in explain(policy, table, student) if x.startswith(prefix)), "")
-            out[student] = line[len(prefix):]
+            lines = explain(policy, table, student)
+            line = next((x for x in lines if x.startswith(prefix)), "")[len(prefix):]
+            if total:
+                line += "; " + next((x for x in lines if x.startswith(total)), "")
+            out[student] = line
     return out
 
 
