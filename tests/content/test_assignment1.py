@@ -6,7 +6,6 @@ plausible wrong answers score 0 on that function only, and fail a visible check 
 """
 from __future__ import annotations
 
-import copy
 import importlib
 import re
 import sys
@@ -49,13 +48,20 @@ def _course_data():
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory, no_cifar):
+def one_thread_kernels():
+    with pytest.MonkeyPatch.context() as mp:  # kernels inherit it: many small tensor operations
+        mp.setenv("OMP_NUM_THREADS", "1")
+        yield
+
+
+@pytest.fixture(scope="module")
+def executed(no_cifar, one_thread_kernels):
     # run in the notebooks' own folder: course_data.py sits next to them, as nbgrader releases it
     return {name: execute(SOURCE / f"{name}.ipynb", SOURCE) for name in NOTEBOOKS}
 
 
 @pytest.fixture(scope="module")
-def executed_release(no_cifar):
+def executed_release(no_cifar, one_thread_kernels):
     return {name: execute(RELEASE / f"{name}.ipynb", RELEASE, allow_errors=True) for name in NOTEBOOKS}
 
 
@@ -167,7 +173,7 @@ def test_points_add_up_to_course_policy(spec):
 
 def test_rubric_sums_to_the_answer_points_and_stays_in_source(spec):
     (answer,) = [c for c in spec.cells["knn"] if c.grade and c.solution]
-    items = [float(p) for p in re.findall(r"^- \*\*(\d+(?:\.\d+)?) \(question \d\)\.\*\*", answer.source, re.M)]
+    items = [float(p) for p in re.findall(r"^- \*\*(\d+(?:\.\d+)?) \(question \d\)\.\*\*", answer.source, re.MULTILINE)]
     assert len(items) == 2 and sum(items) == pytest.approx(answer.points), items
     released = (RELEASE / "knn.ipynb").read_text()
     assert "Rubric" not in released and "Model answer" not in released and "YOUR ANSWER HERE" in released
@@ -183,6 +189,10 @@ SEEDS = (3, 4242)  # the same mistake must cost every student the same
 
 @pytest.fixture(scope="module")
 def setups(spec):
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # many tiny operations: one thread is faster and unaffected by a loaded machine
     out = {}
     sys.path.insert(0, str(SOURCE))
     try:
@@ -190,9 +200,10 @@ def setups(spec):
             sources = [c.source for c in spec.cells[name]
                        if c.cell_type == "code" and c.grade_id and not c.solution and not c.grade]
             out[name] = exec_cells(sources)
+        yield out
     finally:
         sys.path.remove(str(SOURCE))
-    return out
+        torch.set_num_threads(threads)
 
 
 def _apply(source: str, changes: list[tuple[str, str]], grade_id: str) -> str:
@@ -391,3 +402,146 @@ def test_correct_torch_float32_float64_and_numpy_answers_score_full_marks(spec, 
     assert len(verdicts) == {"knn": 5, "linear_classifier": 5}[name]
     bad = {t: v for t, v in verdicts.items() if v.fraction != 1.0}
     assert not bad, f"{variant}: {bad}"
+
+
+# (notebook, solution grade_id, [(old, new), ...], graded test, expected fraction there, other tests that may
+#  lose points too because they call the changed function, fragment of the visible check's message)
+_BOTH_REG = ("reg * torch.sum(W * W)\n    dW = dW / N + 2 * reg * W", "0.5 * reg * torch.sum(W * W)\n    dW = dW / N + reg * W")
+_KNN_USERS = ("test_knn_class", "test_knn_cv")
+WRONG = [
+    # L2 distances
+    ("knn", "knn_dist_solution", [("torch.sqrt(torch.clamp(d2, min=0.0))", "torch.clamp(d2, min=0.0)")],
+     "test_knn_dist", 0.0, (), "squared distances"),
+    ("knn", "knn_dist_solution", [("torch.clamp(d2, min=0.0))", "torch.clamp(d2, min=0.0) / X.shape[1])")],
+     "test_knn_dist", 0.0, (), "expected"),
+    ("knn", "knn_dist_solution", [("- 2.0 * (X @ Y.T)", "+ 2.0 * (X @ Y.T)")], "test_knn_dist", 0.0, _KNN_USERS,
+     "expected"),
+    ("knn", "knn_dist_solution", [("min=0.0))", "min=0.0)).T")], "test_knn_dist", 0.0, _KNN_USERS, "(3, 2)"),
+    # L1 distances
+    ("knn", "knn_l1_solution", [("(Y - X[i]).abs().sum(dim=1)", "((Y - X[i]) ** 2).sum(dim=1).sqrt()")],
+     "test_knn_l1", 0.0, (), "these are L2 distances"),
+    ("knn", "knn_l1_solution", [("(Y - X[i]).abs().sum(dim=1)", "(Y - X[i]).sum(dim=1)")], "test_knn_l1", 0.0, (),
+     "absolute value"),
+    ("knn", "knn_l1_solution", [("(Y - X[i]).abs().sum(dim=1)", "(Y - X[i]).abs().max(dim=1).values")],
+     "test_knn_l1", 0.0, (), "expected"),
+    # the vote: the tie rules cost the vote's points only, not the classifier's or cross-validation's
+    ("knn", "knn_labels_solution", [("return torch.argmax(counts, dim=1)",
+                                     "return num_classes - 1 - torch.argmax(counts.flip(1), dim=1)")],
+     "test_knn_labels", 0.0, (), "SMALLER label"),
+    ("knn", "knn_labels_solution", [("    return torch.argmax(counts, dim=1)",
+                                     ("    import collections\n    return torch.tensor([collections.Counter(r)"
+                                      ".most_common(1)[0][0] for r in votes.tolist()])"))],
+     "test_knn_labels", 0.0, (), "SMALLER label"),
+    ("knn", "knn_labels_solution", [("torch.topk(dists, k, dim=1", "torch.topk(dists, 1, dim=1")],
+     "test_knn_labels", 0.0, _KNN_USERS, "k = 4"),
+    ("knn", "knn_labels_solution", [("largest=False)", "largest=True)")], "test_knn_labels", 0.0, _KNN_USERS,
+     "k = 1"),
+    # the classifier
+    ("knn", "knn_class_solution", [("self.y_train, k)", "self.y_train, 1)")], "test_knn_class", 0.0, (),
+     "pass k on"),
+    ("knn", "knn_class_solution", [("predict_labels(compute_distances(", "predict_labels(compute_distances_l1(")],
+     "test_knn_class", 0.0, (), "L2 distance"),
+    ("knn", "knn_class_solution", [("compute_distances(X, self.X_train)", "compute_distances(self.X_train, X)")],
+     "test_knn_class", 0.0, (), "one label per test point"),
+    # cross-validation
+    ("knn", "knn_cv_solution", [("for i in range(num_folds) if i != f]", "for i in range(num_folds)]")],
+     "test_knn_cv", 0.0, (), "held-out fold"),
+    ("knn", "knn_cv_solution", [("torch.tensor_split(X, num_folds), torch.tensor_split(y, num_folds)",
+                                 "torch.chunk(X, num_folds), torch.chunk(y, num_folds)")],
+     "test_knn_cv", 0.0, (), "torch.chunk"),
+    ("knn", "knn_cv_solution", [("accuracies[j, f] = (pred", "accuracies[j, f] = 100 * (pred")], "test_knn_cv",
+     0.0, (), "percentages"),
+    ("knn", "knn_cv_solution", [("return accuracies", "return accuracies.T")], "test_knn_cv", 0.0, (),
+     "one row per k"),
+    # SVM, loops
+    ("linear_classifier", "svm_naive_solution", [_BOTH_REG], "test_svm_naive", 0.0, (), "0.5 * reg"),
+    ("linear_classifier", "svm_naive_solution", [("loss = loss / N + reg", "loss = loss + reg"),
+                                                 ("dW = dW / N + 2", "dW = dW + 2")],
+     "test_svm_naive", 0.0, (), "average the loss"),
+    ("linear_classifier", "svm_naive_solution", [("scores[yi] + 1.0", "scores[yi]")], "test_svm_naive", 0.0, (),
+     "expected loss"),
+    ("linear_classifier", "svm_naive_solution", [("            if j == yi:\n                continue\n", "")],
+     "test_svm_naive", 0.5, (), "no margin of its own"),
+    # SVM, vectorised
+    ("linear_classifier", "svm_vectorized_solution", [("/ N + reg * torch.sum", "/ N + 0.5 * reg * torch.sum"),
+                                                      ("/ N + 2 * reg * W", "/ N + reg * W")],
+     "test_svm_vectorized", 0.0, (), "0.5 * reg"),
+    ("linear_classifier", "svm_vectorized_solution", [("    margins[rows, y] = 0.0\n", "")], "test_svm_vectorized",
+     0.0, ("test_training",), "no margin of its own"),
+    ("linear_classifier", "svm_vectorized_solution", [("margins.sum() / N", "margins.sum()"),
+                                                      ("X.T @ coefficients / N", "X.T @ coefficients")],
+     "test_svm_vectorized", 0.0, ("test_training",), "average the loss"),
+    ("linear_classifier", "svm_vectorized_solution", [("[:, None] + 1.0", "[:, None]")], "test_svm_vectorized", 0.0,
+     (), "expected loss"),
+    # softmax, loops
+    ("linear_classifier", "softmax_naive_solution", [_BOTH_REG], "test_softmax_naive", 0.0, (), "0.5 * reg"),
+    ("linear_classifier", "softmax_naive_solution", [("loss = loss / N + reg", "loss = loss + reg"),
+                                                     ("dW = dW / N + 2", "dW = dW + 2")],
+     "test_softmax_naive", 0.0, (), "average the loss"),
+    ("linear_classifier", "softmax_naive_solution", [(" + reg * torch.sum(W * W)", ""), (" + 2 * reg * W", "")],
+     "test_softmax_naive", 0.0, (), "regularisation reg * sum(W * W) is missing"),
+    ("linear_classifier", "softmax_naive_solution", [("        scores = scores - scores.max()\n", "")],
+     "test_softmax_naive", 2 / 3, (), "subtract each row's maximum"),
+    # softmax, vectorised
+    ("linear_classifier", "softmax_vectorized_solution", [(".mean() + reg * torch.sum", ".mean() + 0.5 * reg * torch.sum"),
+                                                          ("/ N + 2 * reg * W", "/ N + reg * W")],
+     "test_softmax_vectorized", 0.0, (), "0.5 * reg"),
+    ("linear_classifier", "softmax_vectorized_solution", [(".mean() + reg", ".sum() + reg"),
+                                                          ("X.T @ probs / N", "X.T @ probs")],
+     "test_softmax_vectorized", 0.0, ("test_training",), "average the loss"),
+    ("linear_classifier", "softmax_vectorized_solution", [("torch.exp(scores).sum(dim=1, keepdim=True)",
+                                                           "torch.exp(scores).sum(dim=0, keepdim=True)")],
+     "test_softmax_vectorized", 0.0, ("test_training",), "expected loss"),
+    ("linear_classifier", "softmax_vectorized_solution", [("    scores = scores - scores.max(dim=1, keepdim=True).values\n", "")],
+     "test_softmax_vectorized", 2 / 3, (), "subtract each row's maximum"),
+    # SGD
+    ("linear_classifier", "classifier_solution", [("self.W -= learning_rate * grad", "self.W += learning_rate * grad")],
+     "test_training", 0.0, (), "does not go down"),
+    ("linear_classifier", "classifier_solution", [("self.W -= learning_rate * grad", "W = self.W - learning_rate * grad")],
+     "test_training", 0.0, (), "does not go down"),
+    ("linear_classifier", "classifier_solution", [("torch.argmax(X @ self.W, dim=1)", "torch.argmin(X @ self.W, dim=1)")],
+     "test_training", 0.0, (), "training accuracy"),
+    ("linear_classifier", "classifier_solution", [("torch.argmax(X @ self.W, dim=1)", "torch.argmax(X @ self.W, dim=0)")],
+     "test_training", 0.0, (), "one label per row"),
+]
+
+
+@pytest.mark.parametrize("name, grade_id, changes, test_id, fraction, users, message", WRONG,
+                         ids=[f"{w[1]}-{i}" for i, w in enumerate(WRONG)])
+def test_each_mistake_costs_its_function_only_and_fails_a_visible_check(spec, setups, name, grade_id, changes,
+                                                                        test_id, fraction, users, message):
+    for seed in SEEDS:  # the same mistake costs every student the same
+        visible, verdicts = run_variant(spec, setups, name, {grade_id: changes}, seed)
+        assert verdicts[test_id].fraction == pytest.approx(fraction), verdicts[test_id]
+        others = {t: v for t, v in verdicts.items() if t != test_id and t not in users and v.fraction != 1.0}
+        assert not others, f"the mistake in {grade_id} also costs points in {others}"
+    assert test_id in visible and message in visible[test_id], f"visible checks: {visible}"
+    unrelated = set(visible) - {test_id, *users}
+    assert not unrelated, f"visible checks of other functions fail too: {unrelated}"
+
+
+# Correct in other ways than the solution: full marks, and the visible checks pass.
+RIGHT = [
+    ("knn", "knn_dist_solution", [("torch.sqrt(torch.clamp(d2, min=0.0))", "torch.sqrt(torch.abs(d2))")]),
+    ("knn", "knn_labels_solution", [("    return torch.argmax(counts, dim=1)",
+                                     ("    return torch.stack([torch.bincount(v, minlength=num_classes).argmax() "
+                                      "for v in votes])"))]),
+    ("linear_classifier", "softmax_vectorized_solution", [("scores.max(dim=1, keepdim=True).values", "scores.max()")]),
+    ("linear_classifier", "softmax_vectorized_solution", [("torch.log(torch.exp(scores).sum(dim=1, keepdim=True))",
+                                                           "torch.logsumexp(scores, dim=1, keepdim=True)")]),
+]
+
+
+@pytest.mark.parametrize("name, grade_id, changes", RIGHT, ids=[f"{r[1]}-{i}" for i, r in enumerate(RIGHT)])
+def test_other_correct_answers_pass_visible_and_hidden(spec, setups, name, grade_id, changes):
+    visible, verdicts = run_variant(spec, setups, name, {grade_id: changes}, SEEDS[1])
+    assert visible == {} and all(v.fraction == 1.0 for v in verdicts.values()), (visible, verdicts)
+
+
+def test_missing_clamp_is_caught_by_the_visible_check(spec, setups):
+    # Integer pixels make float64 distances exact, so the hidden tests (integer inputs) cannot see a missing
+    # clamp; the visible check uses non-integer images, where rounding below 0 gives nan.
+    visible, verdicts = run_variant(spec, setups, "knn", {"knn_dist_solution": [
+        ("torch.sqrt(torch.clamp(d2, min=0.0))", "torch.sqrt(d2)")]}, SEEDS[0])
+    assert "clamp the squared distances at 0" in visible.get("test_knn_dist", ""), visible
+    assert verdicts["test_knn_dist"].fraction == 1.0, "the hidden tests now see it: update the comment above"

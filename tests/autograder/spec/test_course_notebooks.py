@@ -51,17 +51,18 @@ def test_released_stubs_score_zero(specs, assignment):
 
 # (assignment, notebook, solution grade_id, old, new, test_id, expected fraction)
 WRONG = [
-    ("assignment1", "knn", "knn_dist_solution", "np.sqrt(np.maximum(d2, 0.0))", "np.maximum(d2, 0.0)",
+    ("assignment1", "knn", "knn_dist_solution", "torch.sqrt(torch.clamp(d2, min=0.0))", "torch.clamp(d2, min=0.0)",
      "test_knn_dist", 0.0),
-    ("assignment1", "knn", "knn_l1_solution", "np.abs(Y - X[i]).sum(axis=1)", "np.sqrt(((Y - X[i])**2).sum(axis=1))",
+    ("assignment1", "knn", "knn_l1_solution", "(Y - X[i]).abs().sum(dim=1)", "((Y - X[i]) ** 2).sum(dim=1).sqrt()",
      "test_knn_l1", 0.0),
-    ("assignment1", "knn", "knn_labels_solution", "y_pred[i] = np.argmax(np.bincount(nearest))",
-     "y_pred[i] = max(list(nearest), key=list(nearest).count)", "test_knn_labels", 0.5),
-    ("assignment1", "linear_classifier", "svm_solution", "+ 2 * reg * W", "+ reg * W", "test_svm_loss", 0.5),
-    ("assignment1", "linear_classifier", "svm_solution", "reg * np.sum(W * W)", "0.5 * reg * np.sum(W * W)",
-     "test_svm_loss", 0.5),
-    ("assignment1", "linear_classifier", "softmax_solution", "scores = scores - scores.max(axis=1, keepdims=True)",
-     "pass", "test_softmax_loss", 0.8),
+    ("assignment1", "knn", "knn_labels_solution", "return torch.argmax(counts, dim=1)",
+     "return num_classes - 1 - torch.argmax(counts.flip(1), dim=1)", "test_knn_labels", 0.0),
+    ("assignment1", "linear_classifier", "svm_vectorized_solution", "/ N + 2 * reg * W", "/ N + reg * W",
+     "test_svm_vectorized", 0.5),
+    ("assignment1", "linear_classifier", "svm_vectorized_solution", "/ N + reg * torch.sum(W * W)",
+     "/ N + 0.5 * reg * torch.sum(W * W)", "test_svm_vectorized", 0.5),
+    ("assignment1", "linear_classifier", "softmax_vectorized_solution",
+     "    scores = scores - scores.max(dim=1, keepdim=True).values\n", "", "test_softmax_vectorized", 2 / 3),
     ("assignment2", "polyfit", "fit_solution", "math.sqrt(lam)", "math.sqrt(lam / 2)", "test_fit", 3 / 7),
     ("assignment2", "polyfit", "rms_solution", "torch.sqrt(torch.mean(", "(torch.mean(", "test_rms_error", 0.0),
 ]
