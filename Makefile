@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench lint release clean
+.PHONY: setup demo test bench lint typecheck release clean
 
 setup: $(STAMP)
 
@@ -33,10 +33,14 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The files and settings are in pyproject.toml ([tool.mypy]).
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 # Regenerate the student notebooks in release/ from source/ (CI checks that they are current).
 release: $(STAMP)
 	for a in $$(ls source); do PATH="$(abspath $(BIN)):$$PATH" COURSE_DATA_DIR=$$(mktemp -d) \
 	    $(BIN)/nbgrader generate_assignment $$a --force --log-level=WARN; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache
