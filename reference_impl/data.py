@@ -2,7 +2,7 @@
 
 `synthetic_cifar` needs no download: integer pixels 0..255 shaped like CIFAR-10 (per-pixel mean ≈ 120,
 std ≈ 55), with a fixed, weak low-rank class structure so that kNN beats chance clearly but stays far from
-perfect (research/reference_perf.md: 1-NN on 5000/500 real CIFAR-10 scores ≈ 27 %). Only elementwise numpy
+perfect (1-NN on 5000/500 real CIFAR-10 images scores about 27 %). Only elementwise numpy
 operations on numpy's `default_rng` streams are used, so the data are identical across runs and machines.
 
 `load_cifar10` is the only function of reference_impl that touches files.

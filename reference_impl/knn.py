@@ -5,7 +5,7 @@ All functions take numpy arrays or torch tensors and return **torch tensors** (l
 row blocks of at most `memory_budget` bytes, so the working memory stays bounded; only `pairwise_distances`
 returns a full matrix, the classifiers keep the k nearest per block.
 
-Conventions (research/reference_perf.md §3.4, research/student_code.md):
+Conventions:
 - L2 through ‖x‖² + ‖y‖² − 2x·y (one GEMM), clamped at 0 before the square root; entries small enough for
   cancellation to matter (near-duplicate rows) are recomputed directly, so duplicates give exactly 0.
 - L1 with `torch.cdist(p=1)`, exact on integer pixels in float64.
@@ -334,7 +334,7 @@ def acceptable_labels_from_distances(dists: Any, y_train: Any, k: int, rtol: flo
     """Per row of `dists` (n_test, n_train): every label a correct k-NN vote can return.
 
     Neighbours whose distance ties the k-th smallest one (|d − d_k| ≤ rtol·max(1, |d_k|)) may be chosen in
-    any way (students' unstable argsort; research/student_code.md); all strictly closer neighbours are always
+    any way (students sort with unstable argsorts); all strictly closer neighbours are always
     in. A label L is acceptable when some choice of the tied neighbours makes L win the vote under the
     smallest-label rule: L must get strictly more votes than every smaller label and at least as many as
     every larger one. Without ties this is exactly {knn_predict's label}.

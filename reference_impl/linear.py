@@ -1,6 +1,6 @@
 """Linear classifiers f(x, W) = xW: multiclass SVM and softmax losses with gradients, seeded SGD.
 
-Conventions (CS231n 2017+ skeletons, research/reference_perf.md §1.3): W (D, C), X (N, D), y (N,) with
+Conventions (those of the course's skeletons): W (D, C), X (N, D), y (N,) with
 0 ≤ y < C; the data term is averaged over N; regularisation `reg * sum(W * W)` with gradient `2 * reg * W`;
 SVM margin Δ = 1, a margin counts only when strictly > 0; softmax scores are shifted by the row maximum.
 Losses are returned as 0-d tensors (`float(loss)` gives the number), gradients as tensors shaped like W, in
@@ -46,7 +46,11 @@ def svm_loss(W: Any, X: Any, y: Any, reg: float, *, device: Any = None,
 
     L = 1/N Σᵢ Σ_{j≠yᵢ} max(0, sⱼ − s_yᵢ + 1) + reg·ΣW². At a margin of exactly 0 the subgradient 0 is used.
     """
-    W, X, y, reg = _loss_inputs(W, X, y, reg, device, dtype)
+    return _svm(*_loss_inputs(W, X, y, reg, device, dtype))
+
+
+def _svm(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """svm_loss on inputs already checked (the SGD loop: validated once, before it starts)."""
     n = X.shape[0]
     rows = torch.arange(n, device=X.device)
     scores = X @ W
@@ -67,7 +71,11 @@ def softmax_loss(W: Any, X: Any, y: Any, reg: float, *, device: Any = None,
 
     L = 1/N Σᵢ (log Σⱼ e^{sⱼ} − s_yᵢ) + reg·ΣW², with the scores shifted by their row maximum first.
     """
-    W, X, y, reg = _loss_inputs(W, X, y, reg, device, dtype)
+    return _softmax(*_loss_inputs(W, X, y, reg, device, dtype))
+
+
+def _softmax(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """softmax_loss on inputs already checked."""
     n = X.shape[0]
     rows = torch.arange(n, device=X.device)
     scores = X @ W
@@ -93,9 +101,16 @@ class LinearClassifier(ABC):
         self.dtype = check_dtype(dtype)
         self.W: torch.Tensor | None = None
 
-    @abstractmethod
     def loss(self, X_batch: Any, y_batch: Any, reg: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss, dW) of a minibatch: LinearSVM and Softmax define it."""
+        """(loss, dW) of a minibatch at the current W, inputs checked."""
+        if self.W is None:
+            raise ValueError("W is not set: call train(X, y) before loss")
+        return self._batch_loss(*_loss_inputs(self.W, X_batch, y_batch, reg, self.device, self.dtype))
+
+    @abstractmethod
+    def _batch_loss(self, W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, dW) on checked tensors: LinearSVM and Softmax define it."""
 
     def train(self, X: Any, y: Any, learning_rate: float = 1e-3, reg: float = 1e-5, num_iters: int = 100,
               batch_size: int = 200, seed: int = 0) -> list[float]:
@@ -127,7 +142,7 @@ class LinearClassifier(ABC):
         history: list[float] = []
         for _ in range(num_iters):
             batch = torch.randint(n, (batch_size,), generator=gen).to(self.device)
-            loss, grad = self.loss(Xt[batch], yt[batch], reg)
+            loss, grad = self._batch_loss(self.W, Xt[batch], yt[batch], reg)  # checked once, above
             history.append(float(loss))
             self.W -= learning_rate * grad
         return history
@@ -145,14 +160,14 @@ class LinearClassifier(ABC):
 class LinearSVM(LinearClassifier):
     """Linear classifier trained with the multiclass SVM loss (`svm_loss`)."""
 
-    def loss(self, X_batch: Any, y_batch: Any, reg: float) -> tuple[torch.Tensor, torch.Tensor]:
-        assert self.W is not None
-        return svm_loss(self.W, X_batch, y_batch, reg, device=self.device, dtype=self.dtype)
+    def _batch_loss(self, W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return _svm(W, X, y, reg)
 
 
 class Softmax(LinearClassifier):
     """Linear classifier trained with the softmax cross-entropy loss (`softmax_loss`)."""
 
-    def loss(self, X_batch: Any, y_batch: Any, reg: float) -> tuple[torch.Tensor, torch.Tensor]:
-        assert self.W is not None
-        return softmax_loss(self.W, X_batch, y_batch, reg, device=self.device, dtype=self.dtype)
+    def _batch_loss(self, W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return _softmax(W, X, y, reg)

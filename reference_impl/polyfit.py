@@ -1,7 +1,7 @@
 """Polynomial curve fitting (Bishop PRML §1.1): y(x, w) = Σⱼ wⱼ xʲ, j = 0..M.
 
 `fit` minimises Ẽ(w) = ½ Σₙ (y(xₙ, w) − tₙ)² + (λ/2)‖w‖² with w₀ regularised too (eq. 1.4). It never forms
-the normal equations (cond(ΦᵀΦ) = cond(Φ)² ≈ 2e14 at M = 9 loses ~4 digits, research/reference_perf.md §3.4):
+the normal equations (cond(ΦᵀΦ) = cond(Φ)² ≈ 2e14 at M = 9 loses ~4 digits):
 it solves the augmented least-squares problem [Φ; √λ I] w ≈ [t; 0] by a Householder QR, accumulated over
 row chunks (TSQR) so that Φ is never built whole and each chunk stays in cache. Inputs and outputs are torch
 tensors in float64 (`dtype`) on `device` (`None`: CUDA when available, else CPU).
@@ -35,8 +35,8 @@ class BishopData(NamedTuple):
     t: tuple[float, ...]
 
 
-# Bishop Fig. 1.2's training set, reconstructed from the printed M = 9 coefficients of Table 1.1
-# (research/reference_perf.md §2.2): x = linspace(0, 1, 10); re-fits of M = 0, 1, 3 land within ±0.004.
+# Bishop Fig. 1.2's training set, reconstructed from the printed M = 9 coefficients of Table 1.1:
+# x = linspace(0, 1, 10); re-fits of M = 0, 1, 3 land within ±0.004.
 BISHOP_FIG_1_2 = BishopData(
     x=tuple(float(v) for v in np.linspace(0.0, 1.0, 10)),
     t=(0.350, 0.832, 1.008, 0.972, 0.134, 0.167, -0.848, -0.446, -0.564, 0.260),

@@ -65,6 +65,13 @@ def train_predict(kind: str, inputs: dict[str, Any]) -> np.ndarray:
     return _np(model.predict(_t(inputs["X_test"])))
 
 
+def bishop_points() -> tuple[np.ndarray, np.ndarray]:
+    """(x, t) of Bishop's Fig. 1.2 training set, as float64 arrays."""
+    _, _, polyfit = _modules()
+    data = polyfit.BISHOP_FIG_1_2
+    return np.array(data.x, dtype=np.float64), np.array(data.t, dtype=np.float64)
+
+
 def design_matrix(x: np.ndarray, M: int) -> np.ndarray:
     _, _, polyfit = _modules()
     return _np(polyfit.design_matrix(_t(x), M))
@@ -87,6 +94,6 @@ def rms_error(w: np.ndarray, x: np.ndarray, t: np.ndarray) -> float:
 
 def acceptable_votes(dists: np.ndarray, y_train: np.ndarray, k: int, rtol: float = 1e-9) -> list[set[int]]:
     """Per query row: every label a correct k-NN vote (smallest label wins a count tie) can return when the
-    neighbours tied at the k-th place may be chosen in any way (research/student_code.md)."""
+    neighbours tied at the k-th place may be chosen in any way (students sort with unstable argsorts)."""
     knn, _, _ = _modules()
     return knn.acceptable_labels_from_distances(_t(np.atleast_2d(dists)), _labels(y_train), int(k), rtol=rtol)

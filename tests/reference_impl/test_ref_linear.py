@@ -128,3 +128,17 @@ def test_lazy_init_keeps_w_between_calls():
 def test_predict_before_train_is_a_clear_error():
     with pytest.raises(ValueError, match="train"):
         linear.LinearSVM(device="cpu").predict(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("cls", [linear.LinearSVM, linear.Softmax])
+def test_train_validates_its_inputs_once_not_per_iteration(monkeypatch, cls):
+    calls = []
+    real = linear._loss_inputs
+    monkeypatch.setattr(linear, "_loss_inputs", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 5)), rng.integers(0, 3, 40)
+    model = cls()
+    model.train(X, y, num_iters=25, batch_size=8)
+    assert calls == []  # the loop works on tensors checked before it starts
+    model.loss(X[:8], y[:8], 0.1)
+    assert calls == [1]  # the public loss checks its inputs

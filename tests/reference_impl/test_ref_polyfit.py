@@ -23,7 +23,7 @@ def test_bishop_m9_interpolates_and_matches_the_table():
     w = polyfit.fit(X, T, 9, device="cpu")
     assert float(polyfit.rms_error(w, X, T, device="cpu")) < 1e-3
     assert float(w.abs().max()) > 1e4
-    # the printed column, up to the 3-decimal rounding of t (research/reference_perf.md §2.2)
+    # the printed column, up to the 3-decimal rounding of t
     np.testing.assert_allclose(w.numpy(), polyfit.BISHOP_TABLE_1_1[9], rtol=2e-3)
 
 

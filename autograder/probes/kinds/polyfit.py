@@ -1,4 +1,4 @@
-"""Polynomial-fitting comparators (Bishop PRML §1.1), tolerances of research/reference_perf.md §3.5.
+"""Polynomial-fitting kinds (Bishop PRML §1.1): tolerances from float32 to float64.
 
 Course convention (stated in the notebook): w minimises ½Σ(y(xₙ, w) − tₙ)² + (λ/2)‖w‖², w₀ included, i.e.
 (ΦᵀΦ + λI) w = Φᵀt; E_RMS = sqrt(2E(w)/N) = sqrt(mean((y − t)²)).
@@ -28,14 +28,9 @@ from autograder.probes.registry import Call, ProbeKind, register
 
 PREDICTION_TOL = 1e-3  # RMS difference of training predictions, ill-conditioned fits
 
-# Fig. 1.2 training targets of Bishop PRML §1.1 at x = linspace(0, 1, 10), reconstructed from Table 1.1.
-# Input data, not an expected answer.
-BISHOP_T = (0.350, 0.832, 1.008, 0.972, 0.134, 0.167, -0.848, -0.446, -0.564, 0.260)
-
-
 def _poly_data(rng: np.random.Generator, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     if p["data"] == "bishop":
-        return np.linspace(0.0, 1.0, 10), np.array(BISHOP_T, dtype=np.float64)
+        return _ref.bishop_points()  # Fig. 1.2's ten points: input data, not an expected answer
     if p["data"] == "sin":
         x = np.sort(rng.uniform(0.0, 1.0, size=p["n"])) if p["random_x"] else np.linspace(0.0, 1.0, p["n"])
         return x, np.sin(2 * np.pi * x) + rng.normal(scale=p["noise"], size=x.shape)

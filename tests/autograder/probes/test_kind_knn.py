@@ -1,4 +1,4 @@
-"""kNN comparators: fair to real students' correct forms, strict on real bugs (research/student_code.md)."""
+"""kNN comparators: fair to real students' correct forms, strict on real bugs."""
 from __future__ import annotations
 
 import numpy as np
