@@ -99,7 +99,7 @@ def judge(probe: ProbeSpec, seed: int, payload: Any, nonce: str | None = None,
     early = _from_kernel(probe, payload, nonce)
     if early is not None:
         return early
-    params = validate_probe(probe)
+    params = course_inputs.resolve_params(probe.kind, probe.params)  # validated once, when the spec loaded
     inputs = course_inputs.make_inputs(probe.kind, seed, probe.params, variant)
     try:
         verdict = KINDS[probe.kind].compare(params, inputs, payload.get("result"))
