@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from gradebook.policy import Policy
+from gradebook.policy import Item, LateRule, Policy, SpeedTests
 from gradebook.records import Records
 
 EPS = 1e-9  # float sums such as 0.1 + 0.2: "exactly 50 %" must pass
@@ -58,111 +58,128 @@ def shown_below(x: ArrayLike, bound: float) -> list[str]:
     return [f"{v:.{d}f}".rstrip("0").rstrip(".") for v, d in zip(x.tolist(), digits.tolist(), strict=True)]
 
 
-def compute(policy: Policy, rec: Records) -> pd.DataFrame:
-    roster = rec.roster.drop_duplicates("student_id")
-    idx = pd.Index(roster["student_id"].astype(str), name="student_id")
-    n = len(idx)
-    cols: dict[str, object] = {c: roster[c].to_numpy() for c in ("first_name", "last_name", "email", "id_number")}
-    tz = policy.timezone
+class _Inputs:
+    """The records pivoted to one row per roster student and one column per item, computed once."""
 
-    nb = policy.nbgrader_items
-    raw = _pivot(rec.scores, "score", idx, nb).astype(float)
-    mx = _pivot(rec.scores, "max_score", idx, nb).astype(float)
-    receipts = pd.DataFrame({"student_id": rec.receipts["student_id"], "item": rec.receipts["item"],
-                             "at": _epoch(rec.receipts["received_at"])})
-    rcv = _pivot(receipts, "at", idx, nb).astype(float)  # epoch seconds: vectorised, no Timestamp objects
-    ext = _pivot(rec.extensions, "extra_s", idx, nb).astype(float).fillna(0.0)
-    manual_names = list(policy.manual_items)
-    man = _pivot(rec.manual, "score", idx, manual_names).astype(float)
+    def __init__(self, policy: Policy, rec: Records):
+        roster = rec.roster.drop_duplicates("student_id")
+        self.policy, self.rec = policy, rec
+        self.idx = pd.Index(roster["student_id"].astype(str), name="student_id")
+        self.n = len(self.idx)
+        self.roster = {c: roster[c].to_numpy() for c in ("first_name", "last_name", "email", "id_number")}
+        nb = policy.nbgrader_items
+        self.raw = _pivot(rec.scores, "score", self.idx, nb).astype(float)
+        self.max = _pivot(rec.scores, "max_score", self.idx, nb).astype(float)
+        receipts = pd.DataFrame({"student_id": rec.receipts["student_id"], "item": rec.receipts["item"],
+                                 "at": _epoch(rec.receipts["received_at"])})
+        # epoch seconds: vectorised, no Timestamp objects
+        self.received = _pivot(receipts, "at", self.idx, nb).astype(float)
+        self.extension = _pivot(rec.extensions, "extra_s", self.idx, nb).astype(float).fillna(0.0)
+        self.manual = _pivot(rec.manual, "score", self.idx, list(policy.manual_items)).astype(float)
 
-    item_points: dict[str, np.ndarray] = {}
-    for item in policy.items.values():
-        p = f"{item.name}."
-        if item.source == "nbgrader":
-            r, m = raw[item.name].to_numpy(), mx[item.name].to_numpy()
-            got = rcv[item.name].to_numpy()
-            extension = ext[item.name].to_numpy()
-            late = np.maximum(got - (item.due.timestamp() + extension), 0.0)  # NaN without receipt
-            rule = item.late
-            units = np.zeros(n)
-            penalty = np.zeros(n)
-            past = np.zeros(n, dtype=bool)
-            if rule is not None:
-                counted = np.nan_to_num(late) > rule.grace_s
-                units = np.where(counted, np.ceil(np.nan_to_num(late) / rule.unit_s), 0.0)
-                penalty = np.minimum(units * rule.penalty, rule.max_penalty)
-                if rule.hard_cutoff_s is not None:
-                    past = np.nan_to_num(late) > rule.hard_cutoff_s
-            has_score, has_receipt = ~np.isnan(r), ~np.isnan(got)
-            frac = np.where(has_score & (np.nan_to_num(m) > 0), np.nan_to_num(r) / np.where(m > 0, m, 1), 0.0)
-            no_receipt = has_score & ~has_receipt & policy.final.require_receipt
-            zero = ~has_score | past | no_receipt
-            pts = np.where(zero, 0.0, frac * item.points * (1.0 - penalty))
-            status = np.select(
-                [~has_score & ~has_receipt, ~has_score, no_receipt, past, units > 0,
-                 has_receipt & (np.nan_to_num(late) > 0)],
-                ["missing", "not graded", "no receipt", "past cutoff", "late", "within grace"], "on time")
-            cols |= {p + "raw": r, p + "max": m, p + "received": _local(got, idx, tz),
-                     p + "extension_s": extension, p + "late_s": late, p + "late_units": units,
-                     p + "penalty": penalty, p + "points": pts, p + "status": status}
-        elif item.source == "csv":
-            r = man[item.name].to_numpy()
-            pts = np.where(np.isnan(r), 0.0, np.nan_to_num(r) / item.max_raw * item.points)
-            cols |= {p + "raw": r, p + "max": np.full(n, item.max_raw), p + "points": pts,
-                     p + "status": np.where(np.isnan(r), "missing", "graded")}
-        else:  # team: the team's score for both members unless a per-student score overrides it
-            team = rec.teams.drop_duplicates("student_id", keep="last").set_index("student_id")["team"]
-            team = team.reindex(idx)
-            ts = rec.team_scores[rec.team_scores["item"] == item.name]
-            team_raw = team.map(ts.drop_duplicates("team", keep="last").set_index("team")["score"]).astype(float)
-            override = man[item.name].to_numpy()
-            r = np.where(np.isnan(override), team_raw.to_numpy(), override)
-            pts = np.where(np.isnan(r), 0.0, np.nan_to_num(r) / item.max_raw * item.points)
-            status = np.select([~np.isnan(override), ~np.isnan(team_raw.to_numpy()), team.notna().to_numpy()],
-                               ["individual override", "team score", "team not graded"], "no team")
-            cols |= {p + "team": team.fillna("").to_numpy(), p + "raw": r, p + "max": np.full(n, item.max_raw),
-                     p + "points": pts, p + "status": status}
-        item_points[item.name] = pts
+    def local(self, seconds: np.ndarray) -> pd.Series:
+        return _local(seconds, self.idx, self.policy.timezone)
 
-    st = policy.speedtests
-    if st is not None:
-        acc = rec.accommodations
-        extra_all = _pivot(acc, "extra_s", idx, ["*"]).astype(float)["*"]
-        fracs = []
-        for test in st.tests:
-            p = f"{test.name}."
-            r, m = raw[test.name].to_numpy(), mx[test.name].to_numpy()
-            got = rcv[test.name].to_numpy()
-            specific = _pivot(acc, "extra_s", idx, [test.name]).astype(float)[test.name]
-            extra = specific.fillna(extra_all).fillna(0.0).to_numpy()
-            length = (st.duration_s if test.duration_s is None else test.duration_s) + (
-                st.grace_s if test.grace_s is None else test.grace_s)
-            end = test.opens.timestamp() + length + extra
-            has_score, has_receipt = ~np.isnan(r), ~np.isnan(got)
-            before = has_receipt & (np.nan_to_num(got) < test.opens.timestamp())  # not an answer to the test
-            after = has_receipt & (np.nan_to_num(got) > end)
-            no_receipt = has_score & ~has_receipt & policy.final.require_receipt
-            frac = np.where(has_score & ~before & ~after & ~no_receipt & (np.nan_to_num(m) > 0),
-                            np.nan_to_num(r) / np.where(m > 0, m, 1), 0.0)
-            status = np.select([~has_score & ~has_receipt, before, after, ~has_score, no_receipt],
-                               ["missing", "before window", "after window", "not graded", "no receipt"], "in window")
-            cols |= {p + "raw": r, p + "max": m, p + "received": _local(got, idx, tz),
-                     p + "extra_s": extra, p + "window_end": _local(end, idx, tz),
-                     p + "fraction": frac, p + "status": status}
-            fracs.append(frac)
-        f = np.sort(np.column_stack(fracs), axis=1)[:, st.drop_lowest:]  # ascending: drop the lowest first
-        pts = f.sum(axis=1) / st.counted * st.points
-        cols["speedtests.points"] = pts
-        item_points["speedtests"] = pts
 
-    bonus_points: dict[str, np.ndarray] = {}
-    for b in policy.bonuses.values():
-        r = np.nan_to_num(man[b.name].to_numpy())
-        bonus_points[b.name] = np.minimum(r, b.cap)
-        cols |= {f"{b.name}.raw": r, f"{b.name}.points": bonus_points[b.name], f"{b.name}.capped": r > b.cap}
+def _late_penalty(late: np.ndarray, rule: LateRule | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(late units, penalty fraction, past the hard cutoff) per student."""
+    if rule is None:
+        return np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)
+    counted = np.nan_to_num(late) > rule.grace_s
+    units = np.where(counted, np.ceil(np.nan_to_num(late) / rule.unit_s), 0.0)
+    penalty = np.minimum(units * rule.penalty, rule.max_penalty)
+    past = np.zeros(n, dtype=bool) if rule.hard_cutoff_s is None else np.nan_to_num(late) > rule.hard_cutoff_s
+    return units, penalty, past
 
+
+def _nbgrader_item(inp: _Inputs, item: Item, cols: dict[str, object]) -> np.ndarray:
+    p = f"{item.name}."
+    r, m = inp.raw[item.name].to_numpy(), inp.max[item.name].to_numpy()
+    got = inp.received[item.name].to_numpy()
+    extension = inp.extension[item.name].to_numpy()
+    assert item.due is not None  # the policy loader requires a due date on every nbgrader item
+    late = np.maximum(got - (item.due.timestamp() + extension), 0.0)  # NaN without receipt
+    units, penalty, past = _late_penalty(late, item.late, inp.n)
+    has_score, has_receipt = ~np.isnan(r), ~np.isnan(got)
+    frac = np.where(has_score & (np.nan_to_num(m) > 0), np.nan_to_num(r) / np.where(m > 0, m, 1), 0.0)
+    no_receipt = has_score & ~has_receipt & inp.policy.final.require_receipt
+    zero = ~has_score | past | no_receipt
+    pts = np.where(zero, 0.0, frac * item.points * (1.0 - penalty))
+    status = np.select(
+        [~has_score & ~has_receipt, ~has_score, no_receipt, past, units > 0,
+         has_receipt & (np.nan_to_num(late) > 0)],
+        ["missing", "not graded", "no receipt", "past cutoff", "late", "within grace"], "on time")
+    cols |= {p + "raw": r, p + "max": m, p + "received": inp.local(got),
+             p + "extension_s": extension, p + "late_s": late, p + "late_units": units,
+             p + "penalty": penalty, p + "points": pts, p + "status": status}
+    return pts
+
+
+def _csv_item(inp: _Inputs, item: Item, cols: dict[str, object]) -> np.ndarray:
+    p = f"{item.name}."
+    r = inp.manual[item.name].to_numpy()
+    pts = np.where(np.isnan(r), 0.0, np.nan_to_num(r) / item.max_raw * item.points)
+    cols |= {p + "raw": r, p + "max": np.full(inp.n, item.max_raw), p + "points": pts,
+             p + "status": np.where(np.isnan(r), "missing", "graded")}
+    return pts
+
+
+def _team_item(inp: _Inputs, item: Item, cols: dict[str, object]) -> np.ndarray:
+    """The team's score for both members unless a per-student score overrides it."""
+    p = f"{item.name}."
+    rec = inp.rec
+    team = rec.teams.drop_duplicates("student_id", keep="last").set_index("student_id")["team"]
+    team = team.reindex(inp.idx)
+    ts = rec.team_scores[rec.team_scores["item"] == item.name]
+    team_raw = team.map(ts.drop_duplicates("team", keep="last").set_index("team")["score"]).astype(float)
+    override = inp.manual[item.name].to_numpy()
+    r = np.where(np.isnan(override), team_raw.to_numpy(), override)
+    pts = np.where(np.isnan(r), 0.0, np.nan_to_num(r) / item.max_raw * item.points)
+    status = np.select([~np.isnan(override), ~np.isnan(team_raw.to_numpy()), team.notna().to_numpy()],
+                       ["individual override", "team score", "team not graded"], "no team")
+    cols |= {p + "team": team.fillna("").to_numpy(), p + "raw": r, p + "max": np.full(inp.n, item.max_raw),
+             p + "points": pts, p + "status": status}
+    return pts
+
+
+def _speedtests(inp: _Inputs, st: SpeedTests, cols: dict[str, object]) -> np.ndarray:
+    """Points for the speed tests together: each test's fraction in its window, the lowest dropped."""
+    acc = inp.rec.accommodations
+    extra_all = _pivot(acc, "extra_s", inp.idx, ["*"]).astype(float)["*"]
+    fracs = []
+    for test in st.tests:
+        p = f"{test.name}."
+        r, m = inp.raw[test.name].to_numpy(), inp.max[test.name].to_numpy()
+        got = inp.received[test.name].to_numpy()
+        specific = _pivot(acc, "extra_s", inp.idx, [test.name]).astype(float)[test.name]
+        extra = specific.fillna(extra_all).fillna(0.0).to_numpy()
+        length = (st.duration_s if test.duration_s is None else test.duration_s) + (
+            st.grace_s if test.grace_s is None else test.grace_s)
+        end = test.opens.timestamp() + length + extra
+        has_score, has_receipt = ~np.isnan(r), ~np.isnan(got)
+        before = has_receipt & (np.nan_to_num(got) < test.opens.timestamp())  # not an answer to the test
+        after = has_receipt & (np.nan_to_num(got) > end)
+        no_receipt = has_score & ~has_receipt & inp.policy.final.require_receipt
+        frac = np.where(has_score & ~before & ~after & ~no_receipt & (np.nan_to_num(m) > 0),
+                        np.nan_to_num(r) / np.where(m > 0, m, 1), 0.0)
+        status = np.select([~has_score & ~has_receipt, before, after, ~has_score, no_receipt],
+                           ["missing", "before window", "after window", "not graded", "no receipt"], "in window")
+        cols |= {p + "raw": r, p + "max": m, p + "received": inp.local(got),
+                 p + "extra_s": extra, p + "window_end": inp.local(end),
+                 p + "fraction": frac, p + "status": status}
+        fracs.append(frac)
+    f = np.sort(np.column_stack(fracs), axis=1)[:, st.drop_lowest:]  # ascending: drop the lowest first
+    pts = f.sum(axis=1) / st.counted * st.points
+    cols["speedtests.points"] = pts
+    return pts
+
+
+def _parts(inp: _Inputs, item_points: dict[str, np.ndarray], bonus_points: dict[str, np.ndarray],
+           cols: dict[str, object]) -> tuple[np.ndarray, pd.Series]:
+    """(passed every part's minimum, the reasons why not) per student."""
+    policy, n, st = inp.policy, inp.n, inp.policy.speedtests
     passed = np.ones(n, dtype=bool)
-    reasons = pd.Series([""] * n, index=idx, dtype=object)
+    reasons = pd.Series([""] * n, index=inp.idx, dtype=object)
     for part in policy.parts.values():
         members = [i for i in policy.items.values() if i.part == part.name]
         total = sum((item_points[i.name] for i in members), np.zeros(n))
@@ -177,13 +194,33 @@ def compute(policy: Policy, rec: Records) -> pd.DataFrame:
         required = part.minimum * part.points
         met = for_min >= required - EPS
         passed &= met
-        why = pd.Series(shown_below(for_min, required), index=idx)
+        why = pd.Series(shown_below(for_min, required), index=inp.idx)
         reasons = reasons.where(met, reasons + f"{part.title}: " + why +
                                 f" < required {required:g} ({part.minimum:.0%} of {part.points:g}); ")
         q = f"part.{part.name}."  # own prefix: a part may share its name with an item ("project")
         cols |= {q + "points": total, q + "for_minimum": for_min, q + "required": np.full(n, required),
                  q + "minimum_met": met}
+    return passed, reasons
 
+
+_ITEM_KINDS = {"nbgrader": _nbgrader_item, "csv": _csv_item, "team": _team_item}
+
+
+def compute(policy: Policy, rec: Records) -> pd.DataFrame:
+    inp = _Inputs(policy, rec)
+    n = inp.n
+    cols: dict[str, object] = dict(inp.roster)
+    item_points = {item.name: _ITEM_KINDS[item.source](inp, item, cols) for item in policy.items.values()}
+    if policy.speedtests is not None:
+        item_points["speedtests"] = _speedtests(inp, policy.speedtests, cols)
+
+    bonus_points: dict[str, np.ndarray] = {}
+    for b in policy.bonuses.values():
+        r = np.nan_to_num(inp.manual[b.name].to_numpy())
+        bonus_points[b.name] = np.minimum(r, b.cap)
+        cols |= {f"{b.name}.raw": r, f"{b.name}.points": bonus_points[b.name], f"{b.name}.capped": r > b.cap}
+
+    passed, reasons = _parts(inp, item_points, bonus_points, cols)
     total = sum(item_points.values(), np.zeros(n)) + sum(bonus_points.values(), np.zeros(n))
     capped = np.minimum(total, policy.final.cap)
     final = round_grade(capped, policy.final.round_to, policy.final.rounding)
@@ -193,4 +230,4 @@ def compute(policy: Policy, rec: Records) -> pd.DataFrame:
         passed &= ok
     reasons = reasons.str.rstrip("; ").where(~passed, "every part's minimum met")
     cols |= {"total": total, "capped": capped, "final": final, "passed": passed, "reasons": reasons.to_numpy()}
-    return pd.DataFrame(cols, index=idx)
+    return pd.DataFrame(cols, index=inp.idx)
