@@ -6,6 +6,7 @@ table on the seeded synthetic CIFAR-like data.
 from __future__ import annotations
 
 import argparse
+import math
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +25,7 @@ def _print_table(title: str, frame) -> None:
 
     def cell(value) -> str:
         if isinstance(value, float):
-            return "" if value != value else f"{value:.6g}"  # NaN: no coefficient of that order
+            return "" if math.isnan(value) else f"{value:.6g}"  # NaN: no coefficient of that order
         return str(value)
 
     table = Table(title=title)
