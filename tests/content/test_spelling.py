@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 WORDLIST = Path(__file__).with_name("wordlist.txt")
-ASSIGNMENTS = ("assignment2",)
+ASSIGNMENTS = ("assignment1", "assignment2")
 # Python 3.12 splits f-strings into FSTRING_* tokens; 3.11 keeps them one STRING token
 _TEXT_TOKENS = {tokenize.COMMENT, tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 
