@@ -161,27 +161,10 @@ def audience(course, policy) -> str:
     return f"the {len(roster)} student(s) of the roster"
 
 
-def date_warnings(policy, assignment: str, now: dt.datetime) -> list[str]:
-    """A due date or a speed-test window (course.toml) already in the past: every answer would be late."""
-    if policy is None:
-        return []
-    tz, out = policy.timezone, []
-    item = policy.items.get(assignment)
-    if item is not None and item.due is not None and item.due < now:
-        out.append(f"{assignment} was due {item.due.astimezone(tz):%Y-%m-%d %H:%M %Z} (course.toml), before now: "
-                   "every submission will be late; set the term's dates in course.toml")
-    st = policy.speedtests
-    for t in st.tests if st else ():
-        end = t.opens + dt.timedelta(seconds=st.duration_s + st.grace_s)
-        if t.name == assignment and end < now:
-            out.append(f"{assignment}'s window in course.toml closed {end.astimezone(tz):%Y-%m-%d %H:%M %Z}: "
-                       f"start it in the lecture with `course speedtest open {assignment}` instead")
-    return out
-
-
 def release(course, policy, assignment: str, force: bool = False) -> Released:
     generated = check_current(course, assignment, force)
     state, outbound = to_exchange(course, assignment, force)
-    now = dt.datetime.now(dt.UTC)
-    return Released(assignment, generated, state, outbound, audience(course, policy),
-                    date_warnings(policy, assignment, now))
+    from gradebook.term import date_warnings  # a due date or a course.toml window already in the past
+
+    warnings = date_warnings(policy, dt.datetime.now(dt.UTC), [assignment]) if policy is not None else []
+    return Released(assignment, generated, state, outbound, audience(course, policy), warnings)

@@ -101,16 +101,27 @@ def grade_view(course, policy, assignment: str, subs: pd.DataFrame | None = None
 
 
 def _late_text(row: pd.Series, assignment: str, policy) -> str:
+    """Lateness by the policy from the server time, whether or not the submission is graded yet."""
     from gradebook.times import format_duration
 
     p = f"{assignment}."
-    status = row.get(p + "status", "")
-    if assignment in policy.items and status in ("late", "past cutoff", "within grace"):
-        return f"{status} ({format_duration(row[p + 'late_s'], up=True)})"
-    if status == "after window":
+    if pd.isna(row[p + "received"]):
+        return ""
+    item = policy.items.get(assignment)
+    if item is None:  # a speed test: its (recorded) window and the student's accommodation
         late = (pd.Timestamp(row[p + "received"]) - pd.Timestamp(row[p + "window_end"])).total_seconds()
-        return f"after window ({format_duration(late, up=True)})"
-    return status
+        return f"after window ({format_duration(late, up=True)}) → 0" if late > 0 else "in window"
+    late, rule = row[p + "late_s"], item.late
+    if not late > 0:
+        return "on time"
+    text = format_duration(late, up=True)
+    if rule is None:
+        return f"late {text}"
+    if rule.hard_cutoff_s is not None and late > rule.hard_cutoff_s:
+        return f"past cutoff ({text} late) → 0"
+    if late <= rule.grace_s:
+        return f"within grace ({text})"
+    return f"late {text}: −{row[p + 'penalty']:.0%}"
 
 
 def show(course, policy, assignment: str, console) -> None:
