@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
+    from rich.progress import Progress as Bar
 
 
 @dataclass
@@ -80,17 +84,18 @@ class Progress:
 
         self.total, self.done, self.enabled = total, 0, enabled
         self.console = Console(stderr=True)
-        self.bar = None
+        self.bar: Bar | None = None
 
     def __enter__(self) -> Self:
         if self.enabled and self.console.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as Bar
 
-            self.bar = Bar(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                           console=self.console)
-            self.task = self.bar.add_task("grading", total=self.total)
-            self.bar.start()
+            bar = Bar(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=self.console)
+            self.task = bar.add_task("grading", total=self.total)
+            bar.start()
+            self.bar = bar
         return self
 
     def advance(self, row: StudentRow) -> None:
@@ -139,8 +144,9 @@ def print_report(summary: Summary, assignment: str, dry_run: bool, sandbox: bool
                 t.add_row(student, c.notebook, c.test_id, "-" if c.old is None else f"{c.old:g}", f"{c.new:g}")
         console.print(t)
     t = Table(title=f"autograde {assignment}" + ("" if sandbox else " (NO SANDBOX)") + (" dry run" if dry_run else ""))
-    for col, justify in (("student", "left"), ("score", "right"), ("max", "right"), ("late?", "left"),
-                         ("notes", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("student", "left"), ("score", "right"), ("max", "right"), ("late?", "left"), ("notes", "left"))
+    for col, justify in columns:
         t.add_column(col, justify=justify, overflow="fold")
     for row in sorted(summary.rows, key=lambda r: r.student):
         notes = "; ".join(row.notes) or ("unchanged" if row.status == "unchanged" else "")

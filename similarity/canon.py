@@ -38,7 +38,7 @@ def _call_name(node: ast.AST) -> str | None:
     return None
 
 
-def _unroll(loop: ast.For) -> tuple[str, str, ast.expr, list[ast.comprehension]] | None:
+def _unroll(loop: ast.For | ast.AsyncFor) -> tuple[str, str, ast.expr, list[ast.comprehension]] | None:
     """(kind, accumulator, element, generators) when the loop only accumulates, else None."""
     gens: list[ast.comprehension] = []
     node: ast.stmt = loop
@@ -78,7 +78,7 @@ def _initialises(stmt: ast.stmt | None, name: str, kind: str) -> bool:
     if kind == "append":
         return isinstance(v, ast.List) and not v.elts
     if kind == "add":
-        return _call_name(v) == "set" and not v.args
+        return isinstance(v, ast.Call) and _call_name(v) == "set" and not v.args
     if kind == "sum":
         return isinstance(v, ast.Constant) and v.value == 0 and not isinstance(v.value, bool)
     return _call_name(v) in _PREALLOC
@@ -136,12 +136,11 @@ class _Canon(ast.NodeTransformer):
                 node.args[0], (ast.ListComp, ast.GeneratorExp)):
             inner = node.args[0]
             return ast.copy_location(ast.ListComp(elt=inner.elt, generators=inner.generators), node)
-        if (name == "list" and len(node.args) == 1 and _call_name(node.args[0]) == "map"
-                and len(node.args[0].args) == 2 and isinstance(node.args[0].args[0], ast.Lambda)):
-            fn, seq = node.args[0].args
-            params = fn.args.args
-            if len(params) == 1:
-                target = ast.Name(id=params[0].arg, ctx=ast.Store())
+        mapped = node.args[0] if name == "list" and len(node.args) == 1 else None
+        if isinstance(mapped, ast.Call) and _call_name(mapped) == "map" and len(mapped.args) == 2:
+            fn, seq = mapped.args
+            if isinstance(fn, ast.Lambda) and len(fn.args.args) == 1:
+                target = ast.Name(id=fn.args.args[0].arg, ctx=ast.Store())
                 return ast.copy_location(ast.ListComp(elt=fn.body, generators=[
                     ast.comprehension(target=target, iter=seq, ifs=[], is_async=0)]), node)
         return node

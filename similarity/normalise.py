@@ -100,7 +100,7 @@ def _line_map(original: ast.Module, text: str) -> tuple[dict[int, int], dict[int
             return {}, {}
         body = getattr(new, "body", None)
         compound = isinstance(body, list) and body
-        last = body[0].lineno - 1 if compound else new.end_lineno or new.lineno
+        last = body[0].lineno - 1 if isinstance(body, list) and body else new.end_lineno or new.lineno
         for line in range(new.lineno, last + 1):
             mapping[line] = old.lineno
         if not compound and old.end_lineno:

@@ -7,11 +7,15 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from similarity import detect
 from similarity.pipeline import Pair, Result
+
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
 
 SUMMARY_VERSION = 1
 
@@ -22,8 +26,10 @@ def print_table(result: Result, console=None) -> None:
 
     console = console or Console()
     table = Table(title=f"{result.assignment}: pairs with similarity >= {result.threshold:.2f}")
-    for name, justify in (("#", "right"), ("notebook", "left"), ("student", "left"), ("student", "left"),
-                          ("similarity", "right"), ("shared", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("#", "right"), ("notebook", "left"), ("student", "left"), ("student", "left"), ("similarity", "right"),
+        ("shared", "right"))
+    for name, justify in columns:
         table.add_column(name, justify=justify)
     for rank, p in enumerate(result.pairs, 1):
         table.add_row(str(rank), p.notebook, p.a, p.b, f"{p.similarity:.3f}", str(p.shared))

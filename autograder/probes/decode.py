@@ -89,7 +89,7 @@ def as_array(item: object, what: str) -> tuple[np.ndarray, str]:
     if name not in ARRAY_TYPES:
         raise WrongType(f"{what} is a {_short_type(name)}; return a numpy array (or a torch tensor)")
     if "npy" not in item:  # type: ignore[operator]
-        dtype = item.get("dtype")  # type: ignore[union-attr]
+        dtype = item.get("dtype")  # type: ignore[attr-defined]
         if dtype:
             raise WrongType(f"{what} has dtype {dtype}; return a float or int array")
         raise WrongType(f"{what} ({_short_type(name)}) could not be read")
@@ -116,7 +116,7 @@ def as_scalar(item: object, what: str) -> tuple[float, np.dtype]:
 def as_sequence(item: object, n: int, what: str) -> list[Any]:
     """The items of a returned tuple/list of length `n`."""
     name = _item_type(item)
-    if name not in SEQUENCE_TYPES or not isinstance(item.get("items"), list):  # type: ignore[union-attr]
+    if name not in SEQUENCE_TYPES or not isinstance(item.get("items"), list):  # type: ignore[attr-defined]
         raise WrongType(f"{what} is a {_short_type(name)}; return a tuple of {n} values")
     items = item["items"]  # type: ignore[index]
     if len(items) != n:

@@ -58,7 +58,8 @@ def _from_kernel(probe: ProbeSpec, payload: dict[str, Any], nonce: str | None) -
     if (nonce is not None and payload.get("nonce") != nonce) or payload.get("target") != probe.target:
         return Verdict(0.0, "rejected", MISMATCH)
     status = payload.get("status")
-    error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
+    error = payload.get("error")
+    error = error if isinstance(error, dict) else {}
     etype = str(error.get("type", "Error"))[:80]
     emsg = str(error.get("message", ""))[:200]
     if status == "ok":
