@@ -12,8 +12,22 @@ Only the columns read here are declared; nbgrader owns the schema and creates it
 """
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-from sqlalchemy import Column, Float, MetaData, String, Table, case, func, literal_column, or_, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Float,
+    MetaData,
+    String,
+    Table,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Connection
 
 from gradebook.course_db import frame
@@ -56,7 +70,7 @@ def scores_query(names: list[str]):
            .select_from(g.join(sn, sn.c.id == g.c.notebook_id).outerjoin(gc, gc.c.id == g.c.cell_id)
                         .outerjoin(tc, tc.c.id == g.c.cell_id))
            .group_by(sn.c.assignment_id).subquery())
-    zero = literal_column("0.0")
+    zero: ColumnElement[Any] = literal_column("0.0")
     score, max_score = (sum_in_order([func.coalesce(per.c[f"{p}{i}"], zero) for i in range(3)]) for p in "sm")
     return (select(sa.c.student_id, assignment.c.name, score, max_score)
             .select_from(per.join(sa, sa.c.id == per.c.submission)
