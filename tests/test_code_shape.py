@@ -152,6 +152,12 @@ def test_cycle_finder_finds_a_cycle_and_only_a_cycle():
     assert find_cycles({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
 
 
+def test_imports_resolve_to_project_modules():
+    assert "gradebook.compute" in imported_modules("gradebook.explain")  # from gradebook.compute import ...
+    assert "autograder.probes.decode" in imported_modules("autograder.probes._common")  # from .decode import ...
+    assert not any(m.startswith(("numpy", "pandas")) for m in imported_modules("gradebook.compute"))
+
+
 def test_lazy_and_type_checking_imports_are_not_edges():
     tree = ast.parse(
         "import os\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import gradebook.compute\n"
