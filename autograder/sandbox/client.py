@@ -22,7 +22,7 @@ RCVHWM = 32  # messages queued per socket while the runner is busy (each at most
 
 def connection_info(ip: str, key: str) -> dict:
     """Connection file contents for ipc transport; sockets are `<ip>-<port>`."""
-    info = {f"{name}_port": i + 1 for i, name in enumerate(CHANNELS)}
+    info: dict[str, int | str] = {f"{name}_port": i + 1 for i, name in enumerate(CHANNELS)}
     info.update(ip=ip, key=key, transport="ipc", signature_scheme="hmac-sha256", kernel_name="")
     return info
 
