@@ -93,7 +93,7 @@ def batch(tmp_path_factory):
 
         from autograder.commands import feedback as feedback_cmd
 
-        assert feedback_cmd(argparse.Namespace(assignment="fixture_hw", student=[])) == 0
+        assert feedback_cmd(argparse.Namespace(assignment="fixture_hw", student=[], release=False)) == 0
         connections = 0
         with contextlib.suppress(BlockingIOError):
             while True:
