@@ -167,8 +167,12 @@ def status(course, policy, test: str, once: bool, console, args) -> None:
     speed_test(policy, test)
     w = required(course, policy, test)
     tz = policy.timezone
-    if w.closed_at is None and now() >= w.last:
-        close(course, policy, test, console, args)
+    if now() >= w.last:
+        if w.closed_at is None:  # the first command after the window closes the test
+            close(course, policy, test, console, args)
+        else:
+            console.print(status_text(course, w, tz) + f"\n{test} was closed at {w.closed_at.astimezone(tz):%H:%M:%S}; "
+                          f"`course speedtest close {test}` collects and grades again")
         return
     if once or not console.is_terminal:
         console.print(status_text(course, w, tz))
