@@ -232,54 +232,15 @@ class Store:
     def commit(self, result: SubmissionResult, result_json: str, timestamp: dt.datetime | None = None
                ) -> list[Change]:
         """Grades + events + the graded key of one submission, atomically. Returns the changes written."""
-        from nbgrader.api import Assignment, Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook
-
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        changes: list[Change] = []
         with self.session() as s:
-            assignment = s.execute(select(Assignment).where(Assignment.name == result.assignment)).scalar_one()
-            student = s.get(Student, result.student)
-            if student is None:
-                student = Student(id=result.student)
-                s.add(student)
-            sub = s.execute(select(SubmittedAssignment).where(
-                SubmittedAssignment.assignment_id == assignment.id,
-                SubmittedAssignment.student_id == result.student)).scalar_one_or_none()
-            if sub is None:
-                sub = SubmittedAssignment(assignment=assignment, student=student)
-                s.add(sub)
-            if timestamp is not None and sub.timestamp != timestamp:
-                sub.timestamp = timestamp
+            changes = _write_grades(s, result, timestamp)
             tests = {(t.notebook, t.test_id): t for t in result.tests}
-            for notebook in assignment.notebooks:
-                snb = next((n for n in sub.notebooks if n.notebook_id == notebook.id), None)
-                if snb is None:
-                    snb = SubmittedNotebook(notebook=notebook, assignment=sub)
-                    s.add(snb)
-                grades = {g.cell_id: g for g in snb.grades}
-                for cell in notebook.grade_cells:
-                    grade = grades.get(cell.id)
-                    if grade is None:
-                        grade = Grade(cell_id=cell.id, notebook=snb, needs_manual_grade=True)
-                        s.add(grade)
-                    t = tests.get((notebook.name, cell.name))
-                    if t is None:
-                        continue  # a manually graded cell: left to formgrader
-                    if grade.auto_score != t.score:
-                        changes.append(Change(t.notebook, t.test_id, grade.auto_score, t.score))
-                        grade.auto_score = t.score
-                    if grade.needs_manual_grade:
-                        grade.needs_manual_grade = False
-                comments = {c.cell_id for c in snb.comments}
-                for cell in notebook.solution_cells:
-                    if cell.id not in comments:
-                        s.add(Comment(cell_id=cell.id, notebook=snb))
             for c in changes:
-                t = tests[(c.notebook, c.test_id)]
                 s.execute(grade_event.insert().values(
                     assignment=result.assignment, student=result.student, notebook=c.notebook, test_id=c.test_id,
-                    old=c.old, new=c.new, source="autograde", suite_hash=result.suite_hash, seed=t.seed,
-                    submission_hash=result.submission_hash, at=now))
+                    old=c.old, new=c.new, source="autograde", suite_hash=result.suite_hash,
+                    seed=tests[(c.notebook, c.test_id)].seed, submission_hash=result.submission_hash, at=now))
             key = {"submission_hash": result.submission_hash, "suite_hash": result.suite_hash,
                    "base_seed": result.base_seed, "result_json": result_json, "graded_at": now}
             updated = s.execute(graded_submission.update().where(
@@ -298,6 +259,67 @@ class Store:
             q = q.where(grade_event.c.assignment == assignment)
         with self.session() as s:
             return [dict(r._mapping) for r in s.execute(q)]
+
+
+def _submission(s: Session, result: SubmissionResult, timestamp: dt.datetime | None):
+    """nbgrader's (assignment, submitted assignment) rows of this result, created if missing."""
+    from nbgrader.api import Assignment, Student, SubmittedAssignment
+
+    assignment = s.execute(select(Assignment).where(Assignment.name == result.assignment)).scalar_one()
+    student = s.get(Student, result.student)
+    if student is None:
+        student = Student(id=result.student)
+        s.add(student)
+    sub = s.execute(select(SubmittedAssignment).where(
+        SubmittedAssignment.assignment_id == assignment.id,
+        SubmittedAssignment.student_id == result.student)).scalar_one_or_none()
+    if sub is None:
+        sub = SubmittedAssignment(assignment=assignment, student=student)
+        s.add(sub)
+    if timestamp is not None and sub.timestamp != timestamp:
+        sub.timestamp = timestamp
+    return assignment, sub
+
+
+def _write_grades(s: Session, result: SubmissionResult, timestamp: dt.datetime | None) -> list[Change]:
+    """Auto scores into nbgrader's grade rows (manual scores untouched); the changed ones."""
+    from nbgrader.api import Comment, SubmittedNotebook
+
+    assignment, sub = _submission(s, result, timestamp)
+    tests = {(t.notebook, t.test_id): t for t in result.tests}
+    changes: list[Change] = []
+    for notebook in assignment.notebooks:
+        snb = next((n for n in sub.notebooks if n.notebook_id == notebook.id), None)
+        if snb is None:
+            snb = SubmittedNotebook(notebook=notebook, assignment=sub)
+            s.add(snb)
+        changes += _grade_cells(s, notebook, snb, tests)
+        comments = {c.cell_id for c in snb.comments}
+        for cell in notebook.solution_cells:
+            if cell.id not in comments:
+                s.add(Comment(cell_id=cell.id, notebook=snb))
+    return changes
+
+
+def _grade_cells(s: Session, notebook, snb, tests: dict) -> list[Change]:
+    from nbgrader.api import Grade
+
+    changes = []
+    grades = {g.cell_id: g for g in snb.grades}
+    for cell in notebook.grade_cells:
+        grade = grades.get(cell.id)
+        if grade is None:
+            grade = Grade(cell_id=cell.id, notebook=snb, needs_manual_grade=True)
+            s.add(grade)
+        t = tests.get((notebook.name, cell.name))
+        if t is None:
+            continue  # a manually graded cell: left to formgrader
+        if grade.auto_score != t.score:
+            changes.append(Change(t.notebook, t.test_id, grade.auto_score, t.score))
+            grade.auto_score = t.score
+        if grade.needs_manual_grade:
+            grade.needs_manual_grade = False
+    return changes
 
 
 def parse_timestamp(folder: Path) -> dt.datetime | None:
