@@ -40,7 +40,7 @@ class LabPage:
         self.shot("assignments-tab")
 
     def row(self, listing: str, assignment: str):
-        return self.page.locator(f"#{listing} .list_item").filter(
+        return self.page.locator(f"#{listing} .list_item:not(.nested_list_item)").filter(
             has=self.page.locator(".item_name", has_text=re.compile(rf"^\s*{re.escape(assignment)}\s*$")))
 
     def fetch(self, assignment: str) -> None:
