@@ -67,7 +67,10 @@ def main() -> int:
         for i in range(n):
             nbgrader_submit(exchange, tmp / "home", "dl-course", f"s{i:03d}", TEST, {NOTEBOOK: answer})
         ours = course(root, env, "speedtest", "close", TEST, "--no-check-owner", *sandbox)
-        # stock nbgrader needs the assignment in its gradebook (generate), then grades submitted/ from (1)
+        # stock nbgrader needs the assignment in its gradebook (generate), then grades submitted/ from (1);
+        # the course's config routes `nbgrader autograde` to the platform, so the peer gets nbgrader's own
+        with open(root / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+            fh.write('\nc.Autograde.exporter_class = "nbconvert.exporters.NotebookExporter"  # stock peer\n')
         subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", TEST, "--force",
                         "--log-level=ERROR"], cwd=root, env=env, check=True)
         start = time.monotonic()
