@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from course_errors import UserError
+
 KEY_NAME = "grading.key"
 KEY_BYTES = 32
 
@@ -37,5 +39,6 @@ def load_or_create(data_dir: Path) -> bytes:
 def _read(path: Path) -> bytes:
     key = path.read_bytes().strip()
     if len(key) < KEY_BYTES:
-        raise ValueError(f"{path} is not a grading key (too short); delete it to have a new one made")
+        raise UserError(f"{path} is not a grading key (too short); restore it from a backup, or delete it to have "
+                        "a new one made (seeds, and so the hidden inputs, change for every later grading)")
     return key

@@ -100,7 +100,7 @@ def collect(course, assignment: str, uid_of: Callable[[str], int | None] = syste
                         "check the spelling")
     inbound = Path(course.exchange) / course.course_id / "inbound"
     if not inbound.is_dir():
-        raise FileNotFoundError(f"{inbound}: no inbound directory in the exchange; release an assignment first "
+        raise UserError(f"{inbound}: no inbound directory in the exchange; release an assignment first "
                                 "or check Exchange.root in nbgrader_config.py")
     prepare(course)
     store = Path(course.data) / "gradebook"
