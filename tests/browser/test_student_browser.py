@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -22,6 +24,22 @@ pytestmark = pytest.mark.slow
 ASSIGNMENT = "assignment1"
 SPEEDTEST = "speedtest1"
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+FLOW_TIMEOUT = 1800  # seconds, set-up included: generate, release, JupyterLab and kernels on a loaded machine
+
+
+def _jupyter(*argv: str) -> str:
+    proc = subprocess.run([str(Path(sys.executable).parent / "jupyter"), *argv], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)  # drop the colours
+
+
+def test_nbgrader_lab_and_server_extensions_are_enabled_in_the_venv():
+    labext = _jupyter("labextension", "list")
+    assert re.search(r"@jupyter/nbgrader v\S+ enabled\s+OK", labext), labext
+    server = _jupyter("server", "extension", "list")
+    for name in ("assignment_list", "validate_assignment", "course_list"):
+        assert re.search(rf"nbgrader\.server_extensions\.{name} enabled", server), server
 
 
 def _grade_id(cell) -> str | None:
@@ -112,6 +130,7 @@ def _feedback_step(lab_page, course, lab, assignment: str, student: str, result:
     assert any(abs(x - final) < 0.005 for x in shown), f"final points {final:g} not shown in the feedback"
 
 
+@pytest.mark.timeout(FLOW_TIMEOUT)
 def test_student_fetches_solves_validates_submits_and_reads_feedback(server, lab_page):
     course, lab = server
     notebook = _smallest_notebook(course, ASSIGNMENT)
@@ -150,6 +169,7 @@ def _flatten(value) -> list[float]:
     return [float(value)]
 
 
+@pytest.mark.timeout(FLOW_TIMEOUT)
 def test_speed_test_shows_the_students_own_numbers_and_grades_them(server, lab_page):
     from autograder.probes.variant import student_variant
 
