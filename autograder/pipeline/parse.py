@@ -22,6 +22,7 @@ class Cell:
     cell_type: str
     source: str
     nbgrader: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
 
     @property
     def grade_id(self) -> str | None:
@@ -83,7 +84,10 @@ def parse_notebook(data: bytes) -> ParsedNotebook:
         meta = raw.get("metadata")
         meta = meta if isinstance(meta, dict) else {}
         nbg = meta.get("nbgrader")
-        out.append(Cell(i, ctype, _source(raw.get("source", ""), where), nbg if isinstance(nbg, dict) else {}))
+        tags = meta.get("tags")
+        tags = tuple(t for t in tags if isinstance(t, str))[:16] if isinstance(tags, list) else ()
+        out.append(Cell(i, ctype, _source(raw.get("source", ""), where), nbg if isinstance(nbg, dict) else {},
+                        tags))
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     ks = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), dict) else {}
     kname = ks.get("name") if isinstance(ks.get("name"), str) else None

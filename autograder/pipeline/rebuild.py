@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from autograder.pipeline.parse import Cell, ParsedNotebook
+from autograder.spec import SKIP_TAG
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def rebuild(spec, notebook: str, parsed: ParsedNotebook, kernel_name: str | None
     if kernel_name is not None and kernel_name != _course_kernel(spec, notebook):
         out.notes.append(f"{notebook}: kernel {kernel_name[:40]!r} replaced by the course kernel")
 
-    out.plan += [PlanCell("code", c.source, origin="extra") for c in extras[-1]]
+    out.plan += [_extra(c) for c in extras[-1]]
     for i, canon in enumerate(canonical):
         gid = canon.grade_id
         if canon.cell_type == "code" and gid is not None:
@@ -122,11 +123,17 @@ def rebuild(spec, notebook: str, parsed: ParsedNotebook, kernel_name: str | None
                     out.plan.append(PlanCell("code", cell.source, origin=gid, explore=canon.explore))
         elif gid is not None and gid not in first and canon.locked:
             out.notes.append(f"{notebook}: read-only cell {gid} restored")
-        out.plan += [PlanCell("code", c.source, origin="extra") for c in extras.get(i, [])]
+        out.plan += [_extra(c) for c in extras.get(i, [])]
     dup = sorted(g for g, n in counts.items() if n > 1 and g not in test_ids)
     if dup:
         out.notes.append(f"{notebook}: duplicate grade_id {', '.join(dup)}: the first copy was used as the answer")
     return out
+
+
+def _extra(cell: Cell) -> PlanCell:
+    """A cell without a course grade_id (the notebook's free cells, the student's own). Its exploration tag is
+    honoured as written: skipping is only ever a first try, so a wrong tag costs time, never points."""
+    return PlanCell("code", cell.source, origin="extra", explore=SKIP_TAG in cell.tags)
 
 
 def _course_kernel(spec, notebook: str) -> str:

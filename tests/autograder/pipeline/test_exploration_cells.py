@@ -32,13 +32,17 @@ def _assignment(tmp_path, explore_source: str):
     return load_assignment_spec(tmp_path / "src", "hw"), nb
 
 
-def _grade(spec, nb, solution: str):
+def _grade(spec, nb, solution: str, own_tagged_cell: str | None = None):
     from autograder.pipeline import GradingJob, NotebookFile, Options, grade_submission, submission_hash
     from autograder.sandbox import open_slot
 
     nb = nbformat.reads(nbformat.writes(nb), as_version=4)
     nb.cells[1].source = solution
     nb.cells[2].source = ""  # as released
+    if own_tagged_cell is not None:  # a free cell of the student's, tagged as exploration
+        extra = nbformat.v4.new_code_cell(own_tagged_cell)
+        extra.metadata["tags"] = [SKIP_TAG]
+        nb.cells.insert(1, extra)
     files = (NotebookFile("nb", nbformat.writes(nb).encode()),)
     job = GradingJob(assignment="hw", student="s", files=files, spec=spec, base_seed=0,
                      options=Options(sandbox=False, cell_timeout=120, budget=300),
@@ -55,6 +59,7 @@ def results(tmp_path_factory):
         "correct": _grade(plot_only, nb, RMS.format(suffix="")),
         "needs the cell": _grade(plot_only, nb, RMS.format(suffix=" * SCALE")),
         "wrong": _grade(plot_only, nb, RMS.format(suffix=" * 2")),
+        "own tagged cell": _grade(plot_only, nb, RMS.format(suffix=" * OWN"), "print('OWN CELL RAN')\nOWN = 1.0"),
     }
 
 
@@ -73,6 +78,12 @@ def test_a_function_that_needs_a_left_out_cell_is_graded_again_with_every_cell(r
     assert [(t.status, t.score) for t in r.tests] == [("passed", 1.0)], r.tests
     assert _ran_exploration(r)
     assert any("graded with every cell" in n for n in r.notes), r.notes
+
+
+def test_a_free_cell_tagged_as_exploration_is_skipped_only_as_a_first_try(results):
+    r = results["own tagged cell"]
+    assert [(t.status, t.score) for t in r.tests] == [("passed", 1.0)], r.tests
+    assert any("OWN CELL RAN" in o.get("text", "") for c in r.cells for o in c.outputs)
 
 
 def test_a_wrong_value_is_not_graded_twice(results):
