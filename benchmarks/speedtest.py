@@ -85,8 +85,8 @@ def main() -> int:
     print(f"course speedtest close (collect + grade, sandbox {'OFF' if sandbox else 'on'}): {ours:7.1f} s "
           f"({ours / n:.2f} s/submission, start-up included)")
     print(f"stock nbgrader autograde (sequential, no sandbox):          {stock:7.1f} s ({stock / n:.2f} s/submission)")
-    print(f"ratio stock / ours: {stock / ours:.1f}x; goal: 200 graded within 30 s of close "
-          f"(here {ours * 200 / n:.0f} s extrapolated to 200)")
+    print(f"ratio stock / ours: {stock / ours:.1f}x; goal: 200 graded within 30 s of close on 2 cores "
+          f"({'met' if n >= 200 and ours <= 30 else 'not shown by this run: --full measures it'})")
     return 0
 
 
