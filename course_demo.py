@@ -1,21 +1,27 @@
-"""`course demo`: the platform's main job on its embedded defaults, no data download needed.
-
-Prints the reference implementations' reproduction of Bishop's Table 1.1 and a kNN cross-validation
-table on the seeded synthetic CIFAR-like data.
-"""
+"""`course demo`: a whole term of the course in a scratch directory (demo.term); `--reference` prints the
+reference implementations' tables instead (Bishop's Table 1.1, kNN cross-validation)."""
 from __future__ import annotations
 
 import argparse
 import math
+import os
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "demo",
-        help="run the reference implementations on generated data and print the Bishop / kNN tables",
-        description="Reproduce Bishop's Table 1.1 and cross-validate k for kNN on synthetic CIFAR-like data.",
+        help="run a whole term with 30 simulated students in a scratch course (--reference: the tables)",
+        description="Release, hand in through the exchange as 30 student accounts, run a speed test, collect, "
+                    "grade, feedback, manual items, export, explain, report, similarity; then a summary.",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data (default 0)")
+    p.add_argument("--reference", action="store_true",
+                   help="print Bishop's Table 1.1 and the kNN cross-validation table instead")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data of --reference (default 0)")
+    p.add_argument("--dir", default="/tmp/course-demo",
+                   help="scratch directory, emptied and rebuilt by every run (default /tmp/course-demo)")
+    p.add_argument("--window", type=int, default=90, help="speed test window in seconds (default 90)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="grading processes (default: cores)")
+    p.add_argument("--no-sandbox", action="store_true", help="grade without the kernel sandbox")
     p.set_defaults(handler="course_demo:run")
 
 
@@ -36,10 +42,39 @@ def _print_table(title: str, frame) -> None:
     Console(width=160).print(table)
 
 
-def run(args: argparse.Namespace) -> int:
+def _reference(seed: int) -> int:
     from reference_impl import tables
 
     _print_table("Bishop PRML Table 1.1 (reconstructed Fig. 1.2 data)", tables.bishop_table_1_1())
-    _print_table("kNN: 5-fold cross-validation of k (synthetic CIFAR-like data)",
-                 tables.knn_cv_table(seed=args.seed))
+    _print_table("kNN: 5-fold cross-validation of k (synthetic CIFAR-like data)", tables.knn_cv_table(seed=seed))
+    return 0
+
+
+def _sandbox_ok() -> bool:
+    from autograder.model import SandboxUnavailable
+    from autograder.sandbox import check_sandbox
+
+    try:
+        check_sandbox()
+        return True
+    except SandboxUnavailable as e:
+        print(f"course demo: the kernel sandbox is unavailable ({e}); grading without it")
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.reference:
+        return _reference(args.seed)
+    from pathlib import Path
+
+    from demo import term
+    from demo.scratch import DemoError
+
+    try:
+        result = term.run_term(Path(args.dir), args.window, args.workers,
+                               sandbox=not args.no_sandbox and _sandbox_ok())
+    except DemoError as e:
+        print(f"course demo: {e}")
+        return 1
+    term.finish(result)
     return 0

@@ -1,0 +1,1 @@
+"""`course demo`: a whole term of the course in a scratch directory, with simulated students (demo.term)."""

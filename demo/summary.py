@@ -1,0 +1,53 @@
+"""The demo's closing summary: one row per item of the term from grades.csv, the time taken, the outputs."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+LATE = {"within grace", "late", "past cutoff", "after window"}
+REFUSED = {"past cutoff", "after window", "before window", "no receipt"}
+
+
+def counts(grades: pd.DataFrame, item: str) -> dict[str, int]:
+    """graded / full marks / late / refused / missing of one item, from the grades table's columns."""
+    raw, top = grades[f"{item}.raw"].astype(float), grades[f"{item}.max"].astype(float)
+    status = grades[f"{item}.status"].astype(str)
+    return {"students": len(grades), "graded": int(raw.notna().sum()),
+            "full marks": int(((raw - top).abs() < 1e-9).sum()),
+            "late": int(status.isin(LATE).sum()), "refused": int(status.isin(REFUSED).sum()),
+            "missing": int((status == "missing").sum())}
+
+
+def table(grades: pd.DataFrame, items: list[str]) -> dict[str, dict[str, int]]:
+    return {item: counts(grades, item) for item in items}
+
+
+def show(rows: dict[str, dict[str, int]], steps: list[tuple[str, float]], wall_s: float,
+         outputs: dict[str, Path], flagged: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=140)
+    t = Table(title="The demo term: per item")
+    t.add_column("item")
+    for key in next(iter(rows.values())):
+        t.add_column(key, justify="right")
+    for item, c in rows.items():
+        t.add_row(item, *(str(v) for v in c.values()))
+    console.print(t)
+    slow = Table(title=f"Time taken: {wall_s:.0f} s in all; the slowest steps")
+    slow.add_column("step")
+    slow.add_column("seconds", justify="right")
+    for name, sec in sorted(steps, key=lambda x: -x[1])[:8]:
+        slow.add_row(name, f"{sec:.1f}" if not math.isnan(sec) else "")
+    console.print(slow)
+    if flagged:
+        console.print("[bold]Similarity (assignment1), flagged pairs:[/bold] " + "; ".join(flagged))
+    where = Table(title="Outputs")
+    where.add_column("what")
+    where.add_column("where")
+    for what, path in outputs.items():
+        where.add_row(what, str(path))
+    console.print(where)

@@ -1,0 +1,205 @@
+"""A whole term on the embedded defaults (SQLite, local workers, the sandbox), with the real commands.
+
+Time is real: every receipt is the server's (`course collect`'s inode change time), so the demo places the
+due dates around its own run. Assignment 1 is due just after the first group handed in: one student hands in
+within the grace time after it, one with an extension. Assignment 2 was due 8 days before the demo and the
+class had a 9-day extension: one student's extension is 6 days (about 2 days late) and one has none (past the
+7-day cutoff). Speed test 1 runs with a shortened window; one student answers after it closed."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import shutil
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from demo import cohort, scratch, summary
+from demo.cohort import SPEEDTEST, Student
+
+ZONE = ZoneInfo("Europe/Bucharest")
+NOTEBOOKS = {"assignment1": ("knn.ipynb", "linear_classifier.ipynb"), "assignment2": ("polyfit.ipynb",),
+             SPEEDTEST: ("speedtest1.ipynb",)}
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(ZONE).replace(microsecond=0).isoformat()
+
+
+def _say(text: str) -> None:
+    print(f"[demo] {text}", flush=True)
+
+
+def _write_csv(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def prepare_work(s: scratch.Scratch, students: list[Student]) -> None:
+    """Each student's notebooks, readable by that student only."""
+    for st in students:
+        for item, names in NOTEBOOKS.items():
+            folder = s.base / "work" / st.id / item
+            folder.mkdir(parents=True)
+            for name in names:
+                data = cohort.work(st, s.root / "release" / item / name, s.root / "source" / item / name)
+                (folder / name).write_bytes(data)
+        home = s.homes / st.id
+        home.mkdir(mode=0o700)
+        for path in [s.base / "work" / st.id, *(s.base / "work" / st.id).rglob("*"), home]:
+            shutil.chown(path, st.id, st.id)
+        os.chmod(s.base / "work" / st.id, 0o700)
+    os.chmod(s.base / "work", 0o711)
+
+
+def records(s: scratch.Scratch, students: list[Student]) -> None:
+    """Roster, extensions and accommodations: known before the term's work comes in."""
+    ids = [st.id for st in students]
+    d = s.base / "csv"
+    d.mkdir()
+    roster = [f"{i},Student,{i[-2:]},{i}@example.org,{1000 + n}" for n, i in enumerate(ids)]
+    late_days, cutoff = (cohort.by_profile(students, p).id for p in ("late_days", "past_cutoff"))
+    ext = [f"{cohort.by_profile(students, 'extension').id},assignment1,2d"]
+    ext += [f"{i},assignment2,{'6d' if i == late_days else '9d'}" for i in ids if i != cutoff]
+    s.course("import", "roster", str(_write_csv(d / "roster.csv", "student_id,first_name,last_name,email,"
+                                                "id_number", roster)))
+    s.course("import", "extensions", str(_write_csv(d / "extensions.csv", "student_id,item,extra", ext)))
+    s.course("import", "accommodations", str(_write_csv(d / "accommodations.csv", "student_id,item,extra",
+                                                        [f"{ids[-1]},{SPEEDTEST},10s"])))
+
+
+def manual_items(s: scratch.Scratch, students: list[Student]) -> None:
+    """The project in teams of 2 and the lecture and poster bonuses, as the instructor's CSVs."""
+    d = s.base / "csv"
+    ids = [st.id for st in students]
+    teams = [f"team{n // 2 + 1:02d},{i}" for n, i in enumerate(ids)]
+    team_scores = [f"team{t:02d},project,{[5, 4.5, 4, 3.5, 3][t % 5]}" for t in range(1, len(ids) // 2 + 1)]
+    scores = [f"{i},lecture,{n % 4}" for n, i in enumerate(ids) if n % 4] + \
+             [f"{i},poster,{n % 3}" for n, i in enumerate(ids) if n % 3]
+    s.course("import", "teams", str(_write_csv(d / "teams.csv", "team,student_id", teams)))
+    s.course("import", "team_scores", str(_write_csv(d / "team_scores.csv", "team,item,score", team_scores)))
+    s.course("import", "scores", str(_write_csv(d / "scores.csv", "student_id,item,score", scores)))
+
+
+def hand_in(s: scratch.Scratch, batch: list[tuple[Student, list[str]]], what: str, while_waiting=None) -> None:
+    """Every student of the batch at once, each as their own account; `while_waiting` runs meanwhile (the
+    instructor opening the speed test the students sit ready for)."""
+    start = time.monotonic()
+    jobs = [(st, items, scratch.start_student(s, st.id, items)) for st, items in batch if items]
+    if while_waiting is not None:
+        while_waiting()
+    for st, items, proc in jobs:
+        scratch.finish_student(proc, st.id, items)
+    s.steps.append((f"students hand in: {what}", time.monotonic() - start))
+    _say(f"{len(jobs)} students handed in {what}")
+
+
+def _window_end(s: scratch.Scratch) -> dt.datetime:
+    from gradebook import course_db
+
+    with course_db.reading(f"sqlite:///{s.data / 'gradebook.db'}") as conn:
+        w = course_db.read_windows(conn)[SPEEDTEST]
+    return w["opened_at"] + dt.timedelta(seconds=w["duration_s"] + w["grace_s"] + 10)  # + the accommodation
+
+
+def _wait_past(when: dt.datetime) -> None:
+    while dt.datetime.now(dt.UTC) <= when:
+        time.sleep(0.5)
+
+
+def _dates(s: scratch.Scratch, start: dt.datetime) -> None:
+    today = start.astimezone(ZONE).date()
+    week1 = today - dt.timedelta(days=63 + (today.weekday() - 2) % 7)  # a Wednesday: the plan's weekday
+    s.course("term", "--first-week", week1.isoformat())
+    scratch.set_policy(s, "items.assignment1", "due", _iso(start + dt.timedelta(days=1)))  # set again below
+    scratch.set_policy(s, "items.assignment2", "due", _iso(start - dt.timedelta(days=8)))
+    scratch.set_policy(s, "speedtests", "grace", '"5s"')
+
+
+def setup(base: Path) -> tuple[scratch.Scratch, list[Student]]:
+    """The scratch course, the accounts and their work, this term's dates, the records, the releases."""
+    start = dt.datetime.now(dt.UTC)
+    s = scratch.fresh(base)
+    students = cohort.cohort()
+    scratch.ensure_accounts([st.id for st in students])
+    prepare_work(s, students)
+    _dates(s, start)
+    records(s, students)
+    for a in cohort.ASSIGNMENTS:
+        _say(s.course("release", a).strip().splitlines()[-1])
+    s.course("doctor", "--fix")  # as an instructor does once: the data folder traversable for the exchange
+    return s, students
+
+
+def students_work(s: scratch.Scratch, students: list[Student], window_s: int, flags: list[str]) -> None:
+    """The speed test in the lecture (students ready before it opens), assignments 1 and 2, then the late ones."""
+    speed_late = cohort.by_profile(students, "speed_late")
+    phase2 = {cohort.by_profile(students, p) for p in ("late_grace", "extension")}
+
+    def work_of(st: Student) -> list[str]:
+        items = [] if st == speed_late else [f"@{SPEEDTEST}"]
+        return items + [a for a in cohort.ASSIGNMENTS if st.submits(a) and not (st in phase2 and a == "assignment1")]
+
+    def open_test() -> None:
+        print(s.course("speedtest", "open", SPEEDTEST, "--duration", f"{window_s}s", *flags), flush=True)
+
+    hand_in(s, [(st, work_of(st)) for st in students], "speed test 1 in its window, then assignments 1 and 2",
+            while_waiting=open_test)
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)  # assignment 1 is due now: the first group is in
+    scratch.set_policy(s, "items.assignment1", "due", _iso(due + dt.timedelta(seconds=1)))
+    _wait_past(max(due + dt.timedelta(seconds=1), _window_end(s)))
+    hand_in(s, [(speed_late, [SPEEDTEST]), *((st, ["assignment1"]) for st in phase2)],
+            "after the due date / the window")
+
+
+def instructor(s: scratch.Scratch, students: list[Student], workers: int, flags: list[str]) -> dict:
+    """Close the speed test, collect, grade, feedback, manual items, export, explain, report, similarity."""
+    s.course("speedtest", "close", SPEEDTEST, "--workers", str(workers), *flags, live=True)
+    for a in cohort.ASSIGNMENTS:
+        _say((s.course("collect", a).strip().splitlines() or [f"collected {a}"])[-1])
+        s.course("autograde", a, "--workers", str(workers), *flags, live=True)
+        s.course("feedback", a, "--release")
+    manual_items(s, students)
+    out = s.out
+    s.course("grades", "--to", str(out / "grades.csv"))
+    s.course("grades", "--to", str(out / "grades-moodle.csv"), "--format", "moodle")
+    explained = cohort.by_profile(students, "late_days").id
+    (out / f"explain-{explained}.txt").write_text(s.course("explain", explained))
+    s.course("report", "--to", str(out / "report.html"))
+    sim = s.course("similarity", "assignment1", "--to", str(out / "similarity-assignment1.html"))
+    return {"similarity": sim, "explained": explained}
+
+
+def run_term(base: Path, window_s: int, workers: int, sandbox: bool) -> dict:
+    t0 = time.monotonic()
+    flags = [] if sandbox else ["--no-sandbox"]
+    s, students = setup(base)
+    set_up_s = time.monotonic() - t0
+    students_work(s, students, window_s, flags)
+    result = instructor(s, students, workers, flags)
+    return {**result, "scratch": s, "students": students, "wall_s": time.monotonic() - t0, "setup_s": set_up_s}
+
+
+def grades_table(out: Path):
+    import pandas as pd
+
+    return pd.read_csv(out / "grades.csv")
+
+
+def finish(result: dict) -> dict:
+    s: scratch.Scratch = result["scratch"]
+    grades = grades_table(s.out)
+    rows = summary.table(grades, [*cohort.ASSIGNMENTS, SPEEDTEST])
+    flagged = [line.strip() for line in result["similarity"].splitlines() if line.count(cohort.PREFIX) >= 2]
+    outputs = {"scratch course": s.root, "grades": s.out / "grades.csv", "Moodle": s.out / "grades-moodle.csv",
+               "explain": s.out / f"explain-{result['explained']}.txt", "report": s.out / "report.html",
+               "similarity": s.out / "similarity-assignment1.html", "feedback": s.data / "feedback",
+               "exchange": s.exchange}
+    summary.show(rows, s.steps, result["wall_s"], outputs, flagged)
+    with (s.out / "summary.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["item", *next(iter(rows.values()))])
+        w.writerows([item, *c.values()] for item, c in rows.items())
+    return rows
+
