@@ -33,6 +33,7 @@ import base64
 import io
 import json
 import sys
+import zlib
 from typing import Any
 
 import numpy as np
@@ -120,8 +121,11 @@ def _describe(exc: BaseException) -> dict[str, str]:
 
 
 def _decode(value: Any, as_torch: bool) -> Any:
-    if isinstance(value, dict) and set(value) == {"npy"}:
-        arr = np.load(io.BytesIO(base64.b64decode(value["npy"])), allow_pickle=False)
+    if isinstance(value, dict) and "npy" in value:
+        data = base64.b64decode(value["npy"])
+        arr = np.load(io.BytesIO(zlib.decompress(data) if value.get("zlib") else data), allow_pickle=False)
+        if "as" in value:  # sent in a smaller exact dtype: back to the one the notebook states
+            arr = arr.astype(np.dtype(value["as"]))
         if as_torch:
             import torch
 

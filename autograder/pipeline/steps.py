@@ -90,8 +90,8 @@ def prelude_cell(student: str, support: dict[str, str]) -> str:
             f"for _name, _src in {dict(sorted(support.items()))!r}.items():\n"
             "    _mod = _types.ModuleType(_name)\n"
             "    _mod.__file__ = _name + '.py'\n"
+            "    _sys.modules[_name] = _mod  # before it runs: dataclasses look their module up there\n"
             "    exec(compile(_src, _mod.__file__, 'exec'), _mod.__dict__)\n"
-            "    _sys.modules[_name] = _mod\n"
             "del _sys, _types, _name, _src, _mod\n")
 
 

@@ -12,6 +12,7 @@ import io
 import json
 import re
 import secrets
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +27,30 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEST_ID = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
+def _compact(value: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """The array in the smallest integer dtype that holds it exactly (pixels: uint8), and the dtype to restore."""
+    if value.dtype.kind != "f" or not value.size or not np.all(np.isfinite(value)) \
+            or not np.array_equal(value, np.round(value)):
+        return value, None
+    for small in (np.uint8, np.int16, np.int32):
+        info = np.iinfo(small)
+        if value.min() >= info.min and value.max() <= info.max:
+            return value.astype(small), value.dtype.str
+    return value, None
+
+
 def _encode_input(value: Any) -> Any:
-    """An input as JSON data: arrays as base64 `.npy` (no pickle), numbers and lists of numbers as they are."""
+    """An input as JSON data: arrays as compressed base64 `.npy` (no pickle; integer-valued floats sent in the
+    smallest integer dtype, so a batch of images stays a small message), numbers and lists as they are."""
     if isinstance(value, np.ndarray):
+        small, restore = _compact(np.ascontiguousarray(value))
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
-        return {"npy": base64.b64encode(buf.getvalue()).decode("ascii")}
+        np.save(buf, small, allow_pickle=False)
+        item: dict[str, Any] = {"npy": base64.b64encode(zlib.compress(buf.getvalue(), 6)).decode("ascii"),
+                                "zlib": True}
+        if restore is not None:
+            item["as"] = restore
+        return item
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (list, tuple)):

@@ -7,6 +7,7 @@ says. The module is instructor code (from source/), as trusted as the source not
 """
 from __future__ import annotations
 
+import sys
 import types
 from typing import Any
 
@@ -27,8 +28,16 @@ def student_variant(support: dict[str, str], student: str) -> dict[str, Any] | N
     if name is None:
         return None
     module = types.ModuleType(name)
-    exec(compile(support[name], f"{name}.py", "exec"), module.__dict__)  # noqa: S102 - instructor code
-    numbers = getattr(module, VARIANT_FUNCTION)(student)
+    saved = sys.modules.get(name)
+    sys.modules[name] = module  # while it runs, as an import would (dataclasses look their module up there)
+    try:
+        exec(compile(support[name], f"{name}.py", "exec"), module.__dict__)  # noqa: S102 - instructor code
+        numbers = getattr(module, VARIANT_FUNCTION)(student)
+    finally:
+        if saved is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = saved
     if not isinstance(numbers, dict):
         raise TypeError(f"{name}.py: variant(student_id) must return a dict of questions, "
                          f"not {type(numbers).__name__}")

@@ -8,7 +8,7 @@ import pytest
 
 from autograder.spec import SpecError, load_assignment_spec
 
-HELPER = "def rms(w, x, t):\n    import numpy as np\n    y = np.polyval(np.asarray(w)[::-1], x)\n    return float(np.sqrt(np.mean((y - t) ** 2)))\n"
+HELPER = "import dataclasses\n\n@dataclasses.dataclass\nclass Shape:\n    n: int\n\n\ndef rms(w, x, t):\n    import numpy as np\n    y = np.polyval(np.asarray(w)[::-1], x)\n    return float(np.sqrt(np.mean((y - t) ** 2)))\n"
 
 
 def _course(tmp_path, helper: str = HELPER):

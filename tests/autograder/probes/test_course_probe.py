@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import ast
-import base64
-import io
+import json
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from autograder import model
 from autograder.kernel_side import course_probe
 from autograder.probes import KINDS, new_request, payloads_from_outputs, probe_jobs, probe_requests
 from autograder.probes import inputs as course_inputs
+from autograder.probes.request import _encode_input as _encode
 
 
 def request(kind="polyfit.rms_error", params=None, seed=3, target="f"):
@@ -24,7 +24,7 @@ def run(fn, kind="polyfit.rms_error", params=None, seed=3):
 
 
 def decode(item):
-    return np.load(io.BytesIO(base64.b64decode(item["npy"])), allow_pickle=False)
+    return course_probe._decode(item, False)
 
 
 def test_mime_type_matches_the_grader():
@@ -231,6 +231,21 @@ def test_probe_cell_source_is_one_json_literal_with_the_inputs_as_data():
     inputs = course_inputs.make_inputs("knn.distances", 123, {"n_train": 5, "metric": "l1"})
     assert np.array_equal(decode(sent["inputs"]["Y"]), inputs["Y"]) and decode(sent["inputs"]["Y"]).shape == (5, 48)
     assert "123" not in r.cell_source().replace(r.nonce, "")  # the seed never reaches the kernel
+
+
+def test_a_batch_of_images_is_sent_compactly_and_exactly():
+    """Integer-valued pixels travel as compressed uint8 and come back as the float64 the grader made: a probe
+    on 250 CIFAR-sized images stays a ~1 MB message instead of 8 MB."""
+    r = request("knn.distances", {"n_train": 200, "n_test": 50, "dim": 3072}, seed=5, target="f")
+    src = r.cell_source()
+    assert len(src) < 1_200_000
+    sent = _request_in(src)
+    inputs = course_inputs.make_inputs("knn.distances", 5, {"n_train": 200, "n_test": 50, "dim": 3072})
+    for name in ("X", "Y"):
+        got = decode(sent["inputs"][name])
+        assert got.dtype == np.float64 and np.array_equal(got, inputs[name])
+    x = np.array([0.5, -3.0])  # not integer-valued: sent as it is
+    assert decode(course_probe.json.loads(json.dumps(_encode(x)))).tolist() == [0.5, -3.0]
 
 
 @pytest.mark.parametrize("kind", ["linear.svm_train", "linear.softmax_train"])
