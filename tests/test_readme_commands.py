@@ -16,13 +16,13 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def shown_commands() -> list[str]:
     text = README.read_text(encoding="utf-8")
     commands = []
-    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL):
         for line in block.splitlines():
             line = line.split("#", 1)[0].strip()
             if line.startswith((".venv/bin/course ", "course ")):
                 commands.append(line.split("course ", 1)[1])
     # the Commands table: usage lines with placeholders, optional parts in brackets
-    for usage in re.findall(r"^\| `course ([^`]*)`", text, flags=re.M):
+    for usage in re.findall(r"^\| `course ([^`]*)`", text, flags=re.MULTILINE):
         usage = re.sub(r"\[[^\]]*\]", "", usage)
         for name, value in PLACEHOLDERS.items():
             usage = usage.replace(name, value)
