@@ -10,18 +10,42 @@ LATE = {"within grace", "late", "past cutoff", "after window"}
 REFUSED = {"past cutoff", "after window", "before window", "no receipt"}
 
 
-def counts(grades: pd.DataFrame, item: str) -> dict[str, int]:
-    """graded / full marks / late / refused / missing of one item, from the grades table's columns."""
-    raw, top = grades[f"{item}.raw"].astype(float), grades[f"{item}.max"].astype(float)
+def autograded_max(source: Path) -> float:
+    """Points of the autograded test cells of an item's source notebooks (written answers are graded by hand)."""
+    import nbformat
+
+    total = 0.0
+    for path in sorted(source.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                total += float(meta.get("points") or 0)
+    return total
+
+
+def counts(grades: pd.DataFrame, item: str, auto_max: float) -> dict[str, int]:
+    """graded / full marks of the autograded part / late / refused / missing of one item, from grades.csv."""
+    raw = grades[f"{item}.raw"].astype(float)
     status = grades[f"{item}.status"].astype(str)
     return {"students": len(grades), "graded": int(raw.notna().sum()),
-            "full marks": int(((raw - top).abs() < 1e-9).sum()),
+            "full marks (autograded)": int((raw >= auto_max - 1e-9).sum()),
             "late": int(status.isin(LATE).sum()), "refused": int(status.isin(REFUSED).sum()),
             "missing": int((status == "missing").sum())}
 
 
-def table(grades: pd.DataFrame, items: list[str]) -> dict[str, dict[str, int]]:
-    return {item: counts(grades, item) for item in items}
+def table(grades: pd.DataFrame, items: list[str], source: Path) -> dict[str, dict[str, int]]:
+    return {item: counts(grades, item, autograded_max(source / item)) for item in items}
+
+
+def flagged_pairs(similarity_output: str) -> list[str]:
+    """`A ~ B (notebook, similarity)` for each row of `course similarity`'s table of flagged pairs."""
+    pairs = []
+    for line in similarity_output.splitlines():
+        cells = [c.strip() for c in line.split("│") if c.strip()]
+        ids = [c for c in cells if c.startswith("course-demo-")]
+        if len(ids) == 2 and len(cells) >= 5:
+            pairs.append(f"{ids[0]} ~ {ids[1]} ({cells[1]}, {cells[4]})")
+    return pairs
 
 
 def show(rows: dict[str, dict[str, int]], steps: list[tuple[str, float]], wall_s: float,

@@ -190,13 +190,16 @@ def grades_table(out: Path):
 def finish(result: dict) -> dict:
     s: scratch.Scratch = result["scratch"]
     grades = grades_table(s.out)
-    rows = summary.table(grades, [*cohort.ASSIGNMENTS, SPEEDTEST])
-    flagged = [line.strip() for line in result["similarity"].splitlines() if line.count(cohort.PREFIX) >= 2]
+    rows = summary.table(grades, [*cohort.ASSIGNMENTS, SPEEDTEST], s.root / "source")
+    flagged = summary.flagged_pairs(result["similarity"])
     outputs = {"scratch course": s.root, "grades": s.out / "grades.csv", "Moodle": s.out / "grades-moodle.csv",
                "explain": s.out / f"explain-{result['explained']}.txt", "report": s.out / "report.html",
                "similarity": s.out / "similarity-assignment1.html", "feedback": s.data / "feedback",
                "exchange": s.exchange}
     summary.show(rows, s.steps, result["wall_s"], outputs, flagged)
+    print(f"set-up (scratch course, accounts, dates, records, releases): {result['setup_s']:.0f} s; "
+          f"the term after it: {result['wall_s'] - result['setup_s']:.0f} s", flush=True)
+    (s.out / "flagged.txt").write_text("".join(f"{p}\n" for p in flagged))
     with (s.out / "summary.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["item", *next(iter(rows.values()))])
