@@ -87,10 +87,16 @@ def hand_in(s: scratch.Scratch, batch: list[tuple[Student, list[str]]], what: st
     instructor opening the speed test the students sit ready for)."""
     start = time.monotonic()
     jobs = [(st, items, scratch.start_student(s, st.id, items)) for st, items in batch if items]
-    if while_waiting is not None:
-        while_waiting()
-    for st, items, proc in jobs:
-        scratch.finish_student(proc, st.id, items)
+    try:
+        if while_waiting is not None:
+            while_waiting()
+        for st, items, proc in jobs:
+            scratch.finish_student(proc, st.id, items)
+    finally:  # a failed step leaves no student process waiting behind it
+        for _, _, proc in jobs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     s.steps.append((f"students hand in: {what}", time.monotonic() - start))
     _say(f"{len(jobs)} students handed in {what}")
 
