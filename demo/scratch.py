@@ -6,6 +6,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -109,7 +110,14 @@ def start_student(s: Scratch, student: str, items: list[str]) -> subprocess.Pope
     return subprocess.Popen(["runuser", "-u", student, "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()),
                              sys.executable, "-m", "demo.student", str(s.exchange), str(home),
                              str(s.base / "work" / student), *items],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group: stop_student ends all of it
+
+
+def stop_student(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def finish_student(proc: subprocess.Popen, student: str, items: list[str]) -> None:

@@ -94,9 +94,7 @@ def hand_in(s: scratch.Scratch, batch: list[tuple[Student, list[str]]], what: st
             scratch.finish_student(proc, st.id, items)
     finally:  # a failed step leaves no student process waiting behind it
         for _, _, proc in jobs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            scratch.stop_student(proc)
     s.steps.append((f"students hand in: {what}", time.monotonic() - start))
     _say(f"{len(jobs)} students handed in {what}")
 
