@@ -26,8 +26,9 @@ def solved(spec, name: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def graded():
+    from grading_job import grade
+
     from autograder.model import SandboxUnavailable
-    from autograder.pipeline import GradingJob, NotebookFile, Options, grade_submission, submission_hash
     from autograder.sandbox import check_sandbox, open_slot
 
     try:
@@ -39,13 +40,9 @@ def graded():
         for assignment in ASSIGNMENTS:
             spec = load_assignment_spec(ROOT / "source", assignment)
             for case in ("solved", "released"):
-                files = tuple(NotebookFile(name, solved(spec, name) if case == "solved" else
-                                           (ROOT / "release" / assignment / f"{name}.ipynb").read_bytes())
-                              for name in sorted(spec.notebooks))
-                job = GradingJob(assignment=assignment, student="s1", files=files, spec=spec, base_seed=0,
-                                 options=Options(sandbox=True, cell_timeout=300, budget=900),
-                                 submission_hash=submission_hash(files), seed_key=b"k" * 64)
-                out[assignment, case] = (spec, grade_submission(job, lambda: slot))
+                files = {name: solved(spec, name) if case == "solved" else
+                         (ROOT / "release" / assignment / f"{name}.ipynb").read_bytes() for name in spec.notebooks}
+                out[assignment, case] = (spec, grade(spec, files, slot))
     return out
 
 

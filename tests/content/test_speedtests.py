@@ -92,8 +92,9 @@ def _submission(spec, answers: str | None) -> bytes:
 
 @pytest.fixture(scope="module")
 def graded():
+    from grading_job import grade
+
     from autograder.model import SandboxUnavailable
-    from autograder.pipeline import GradingJob, NotebookFile, Options, grade_submission, submission_hash
     from autograder.sandbox import check_sandbox, open_slot
 
     try:
@@ -111,11 +112,7 @@ def graded():
             for (student, case), answers in cases.items():
                 data = (nbformat.writes(nbformat.read(str(ROOT / "release" / name / f"{name}.ipynb"), as_version=4))
                         .encode() if answers == "released" else _submission(spec, answers))
-                files = (NotebookFile(name, data),)
-                job = GradingJob(assignment=name, student=student, files=files, spec=spec, base_seed=0,
-                                 options=Options(sandbox=True, cell_timeout=120, budget=600),
-                                 submission_hash=submission_hash(files), seed_key=b"k" * 64)
-                out[name, student, case] = grade_submission(job, lambda: slot)
+                out[name, student, case] = grade(spec, {name: data}, slot, student=student)
     return out
 
 

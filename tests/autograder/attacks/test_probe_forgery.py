@@ -187,7 +187,11 @@ def _source_notebook() -> nbformat.NotebookNode:
     return nb
 
 
-def _submission(source: nbformat.NotebookNode, prelude: str) -> bytes:
+# The control student: the same functions, answering zeros (deterministic, whatever the kernel holds).
+CONTROL = "\ndef harvest(args, shape):\n    return np.zeros(shape) if shape else 0.0\n"
+
+
+def _submission(source: nbformat.NotebookNode, prelude: str, suffix: str = "") -> bytes:
     from autograder.spec import student_source
 
     nb = nbformat.reads(nbformat.writes(source), as_version=4)
@@ -197,14 +201,15 @@ def _submission(source: nbformat.NotebookNode, prelude: str) -> bytes:
         if meta.get("grade") and not meta.get("solution"):  # as released: hidden tests removed
             cell.source = student_source(cell.source, "code", False, "test")
         if meta.get("solution"):
-            cell.source = (prelude + HARVEST + _functions()) if first else "pass"
+            cell.source = (prelude + HARVEST + _functions() + suffix) if first else "pass"
             first = False
     return nbformat.writes(nb).encode()
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    from autograder.pipeline import GradingJob, NotebookFile, Options, grade_submission, submission_hash
+    from grading_job import GRADING_KEY, grade
+
     from autograder.pipeline.job import derive_seed
     from autograder.sandbox import check_sandbox, open_slot
     from autograder.spec import load_assignment_spec
@@ -219,8 +224,7 @@ def graded(tmp_path_factory):
     nbformat.write(source, str(src / "hw" / f"{NOTEBOOK}.ipynb"))
     (src / "hw" / "my_numbers.py").write_text(NUMBERS_MODULE)
     spec = load_assignment_spec(src, "hw")
-    key = b"k" * 64
-    options = Options(sandbox=True, cell_timeout=120.0, budget=900.0)
+    key = GRADING_KEY
 
     # the control: what the old protocol let a kernel reach (one kind's held-out labels), planted in its globals
     attacks = {"frames": "", "helper": HELPER_SWAP, "forge": FORGE_HOOK + SILENCE, "double": FORGE_HOOK}
@@ -232,11 +236,10 @@ def graded(tmp_path_factory):
             attacks[f"leaked:{test.test_id}"] = f"import numpy as np\nLEAK = np.array({inputs['y_test'].tolist()})\n"
     results = {}
     with open_slot(sandbox=True) as slot:
-        for name, prelude in attacks.items():
-            files = (NotebookFile(NOTEBOOK, _submission(source, prelude)),)
-            job = GradingJob(assignment="hw", student="mallory", files=files, spec=spec, base_seed=0,
-                             options=options, submission_hash=submission_hash(files), seed_key=key)
-            result = grade_submission(job, lambda: slot)
+        # the control student is graded first and again after every attacker, on the same slot
+        for name, prelude in {"control": None, **attacks, "control after": None}.items():
+            files = {NOTEBOOK: _submission(source, "", CONTROL) if prelude is None else _submission(source, prelude)}
+            result = grade(spec, files, slot, student="mallory", cell_timeout=120.0, budget=900.0)
             results[name] = {t.test_id: t for t in result.tests}
     kinds = dict(zip((t.test_id for t in spec.tests), sorted(KINDS)))
     return results, kinds
@@ -265,6 +268,13 @@ def test_the_harvester_finds_what_reaches_the_kernel(graded):
     for test_id in trained:
         record = results[f"leaked:{test_id}"][test_id]
         assert record.status == "passed", record.message
+
+
+def test_the_attackers_change_nothing_for_the_student_graded_after_them(graded):
+    results, _kinds = graded
+    before = {t: (r.status, r.score, r.message) for t, r in results["control"].items()}
+    after = {t: (r.status, r.score, r.message) for t, r in results["control after"].items()}
+    assert before == after
 
 
 def test_spec_covers_every_kind():

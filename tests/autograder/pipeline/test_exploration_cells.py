@@ -33,7 +33,8 @@ def _assignment(tmp_path, explore_source: str):
 
 
 def _grade(spec, nb, solution: str, own_tagged_cell: str | None = None):
-    from autograder.pipeline import GradingJob, NotebookFile, Options, grade_submission, submission_hash
+    from grading_job import grade
+
     from autograder.sandbox import open_slot
 
     nb = nbformat.reads(nbformat.writes(nb), as_version=4)
@@ -43,12 +44,8 @@ def _grade(spec, nb, solution: str, own_tagged_cell: str | None = None):
         extra = nbformat.v4.new_code_cell(own_tagged_cell)
         extra.metadata["tags"] = [SKIP_TAG]
         nb.cells.insert(1, extra)
-    files = (NotebookFile("nb", nbformat.writes(nb).encode()),)
-    job = GradingJob(assignment="hw", student="s", files=files, spec=spec, base_seed=0,
-                     options=Options(sandbox=False, cell_timeout=120, budget=300),
-                     submission_hash=submission_hash(files), seed_key=b"k" * 64)
     with open_slot(sandbox=False) as slot:
-        return grade_submission(job, lambda: slot)
+        return grade(spec, {"nb": nbformat.writes(nb).encode()}, slot, sandbox=False)
 
 
 @pytest.fixture(scope="module")

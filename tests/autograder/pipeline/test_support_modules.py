@@ -30,18 +30,15 @@ def _course(tmp_path, helper: str = HELPER):
 
 
 def _grade(spec, nb):
-    from autograder.pipeline import GradingJob, NotebookFile, Options, grade_submission, submission_hash
+    from grading_job import grade
+
     from autograder.sandbox import open_slot
 
     for cell in nb.cells:  # as released: the hidden region removed
         if cell.metadata["nbgrader"]["grade"]:
             cell.source = ""
-    files = (NotebookFile("nb", nbformat.writes(nb).encode()),)
-    job = GradingJob(assignment="hw", student="s", files=files, spec=spec, base_seed=0,
-                     options=Options(sandbox=False, cell_timeout=120, budget=300),
-                     submission_hash=submission_hash(files), seed_key=b"k" * 64)
     with open_slot(sandbox=False) as slot:
-        return grade_submission(job, lambda: slot)
+        return grade(spec, {"nb": nbformat.writes(nb).encode()}, slot, sandbox=False)
 
 
 def test_support_module_is_defined_in_the_kernel(tmp_path):
