@@ -19,9 +19,9 @@ from sim_impls import CV, DIST, KNN_CLASS, L1, LABELS, PREDICT, SOFTMAX, SVM, TR
 REPO = Path(__file__).resolve().parents[2]
 RELEASE = REPO / "release" / "assignment1"
 CELLS = {"knn": ("knn_dist_solution", "knn_labels_solution"),
-         "linear_classifier": ("svm_solution", "softmax_solution")}
+         "linear_classifier": ("svm_vectorized_solution", "softmax_vectorized_solution")}
 POOLS = {"knn_dist_solution": ("dist", DIST), "knn_labels_solution": ("labels", LABELS),
-         "svm_solution": ("svm", SVM), "softmax_solution": ("softmax", SOFTMAX)}
+         "svm_vectorized_solution": ("svm", SVM), "softmax_vectorized_solution": ("softmax", SOFTMAX)}
 N_INDEPENDENT = 25
 WORDS = ["alpha", "bravo", "carbon", "delta", "ember", "fjord", "gamma", "harbor", "iris", "jade", "kilo", "lumen",
          "mango", "nadir", "onyx", "pixel", "quartz", "raven", "sigma", "tundra", "umber", "vortex", "willow", "xenon"]
@@ -29,7 +29,7 @@ WORDS = ["alpha", "bravo", "carbon", "delta", "ember", "fjord", "gamma", "harbor
 
 def choices(i: int) -> dict[str, int]:
     a, b = divmod(i, 5)
-    return {"knn_dist_solution": a, "knn_labels_solution": b, "svm_solution": b, "softmax_solution": (a + b) % 5}
+    return {"knn_dist_solution": a, "knn_labels_solution": b, "svm_vectorized_solution": b, "softmax_vectorized_solution": (a + b) % 5}
 
 
 def independent(i: int) -> dict[str, str]:
@@ -158,8 +158,8 @@ def random_student(rng) -> dict[str, str]:
     """Every solution cell of assignment 1 filled in, variants drawn at random, habits, names and comments
     varied."""
     pools = {"knn_dist_solution": DIST, "knn_l1_solution": L1, "knn_labels_solution": LABELS,
-             "knn_class_solution": KNN_CLASS, "knn_cv_solution": CV, "svm_solution": SVM,
-             "softmax_solution": SOFTMAX}
+             "knn_class_solution": KNN_CLASS, "knn_cv_solution": CV, "svm_vectorized_solution": SVM,
+             "softmax_vectorized_solution": SOFTMAX}
     code = {gid: pool[rng.integers(len(pool))] for gid, pool in pools.items()}
     code["classifier_solution"] = _classifier(rng)
     habits = [h for h in HABITS if rng.random() < 0.5]
