@@ -35,7 +35,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from autograder.results import SubmissionResult
 from course_errors import UserError
@@ -82,19 +82,26 @@ class Change:
     new: float
 
 
+def serialise_sqlite(engine: Engine) -> Engine:
+    """SQLite writers take the write lock when their transaction begins (BEGIN IMMEDIATE) and wait up to 60 s
+    for it, so concurrent read-then-write transactions never fail half-way."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_conn, _record) -> None:
+        dbapi_conn.isolation_level = None  # pysqlite must not open deferred transactions itself
+        dbapi_conn.execute("PRAGMA busy_timeout = 60000")
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened before the listeners existed are not reused
+    return engine
+
+
 def make_engine(db_url: str) -> Engine:
     if db_url.startswith("sqlite"):
-        engine = create_engine(db_url, future=True, connect_args={"timeout": 60})
-
-        @event.listens_for(engine, "connect")
-        def _no_implicit_begin(dbapi_conn, _record) -> None:
-            dbapi_conn.isolation_level = None  # pysqlite must not open deferred transactions itself
-
-        @event.listens_for(engine, "begin")
-        def _begin_immediate(conn) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
+        return serialise_sqlite(create_engine(db_url, future=True))
     return create_engine(db_url, future=True, pool_pre_ping=True)
 
 
@@ -153,14 +160,13 @@ class Store:
 
     # -- the assignment's structure ----------------------------------------------------------------
     def gradebook(self):
-        """nbgrader's Gradebook API on our engine (so its writes also BEGIN IMMEDIATE)."""
+        """nbgrader's Gradebook, through its public constructor; on SQLite its writes also BEGIN IMMEDIATE."""
         from nbgrader.api import Gradebook
 
-        gb = Gradebook.__new__(Gradebook)
-        gb.engine = self.engine
-        gb.db = scoped_session(sessionmaker(autoflush=True, bind=self.engine, future=True))
-        gb.course_id = self.course_id
-        gb.authenticator = None
+        _alembic_on_path()
+        gb = Gradebook(self.db_url, course_id=self.course_id)
+        if self.db_url.startswith("sqlite"):
+            serialise_sqlite(gb.engine)
         return gb
 
     def sync_assignment(self, spec) -> None:
@@ -186,7 +192,7 @@ class Store:
                                                         cell_type=cs.cell_type, locked=cs.locked,
                                                         checksum=compute_checksum(cell))
         finally:
-            gb.db.remove()
+            gb.close()
 
     # -- reading -------------------------------------------------------------------------------------
     def graded(self, assignment: str) -> dict[str, tuple[str, str, int]]:
