@@ -31,23 +31,38 @@ def _config(exchange: Path, home: Path, item: str):
 def hand_in(exchange: Path, home: Path, work: Path, item: str) -> None:
     from nbgrader.auth import Authenticator
     from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.abc.exchange import ExchangeError
     from nbgrader.exchange.default.fetch_assignment import ExchangeFetchAssignment
     from nbgrader.exchange.default.submit import ExchangeSubmit
 
     c = _config(exchange, home, item)
     os.chdir(home)
     if not (home / item).is_dir():  # fetched once; a re-submission keeps the folder
-        ExchangeFetchAssignment(coursedir=CourseDirectory(config=c), authenticator=Authenticator(config=c),
-                                config=c).start()
+        for attempt in range(20):  # the instructor's release may still be setting the modes
+            try:
+                ExchangeFetchAssignment(coursedir=CourseDirectory(config=c), authenticator=Authenticator(config=c),
+                                        config=c).start()
+                break
+            except ExchangeError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.5)
     for nb in (work / item).glob("*.ipynb"):
         shutil.copyfile(nb, home / item / nb.name)
     ExchangeSubmit(coursedir=CourseDirectory(config=c), authenticator=Authenticator(config=c), config=c).start()
 
 
+def _notebooks(folder: Path) -> list[Path]:
+    try:
+        return list(folder.glob("*.ipynb"))
+    except PermissionError:  # released, modes not yet set
+        return []
+
+
 def _wait_for(released: Path, limit_s: float = 1800) -> None:
     """Poll until the item is in the exchange's outbound (the event: the instructor released it)."""
     end = time.monotonic() + limit_s
-    while not released.is_dir():
+    while not (released.is_dir() and any(os.access(p, os.R_OK) for p in _notebooks(released))):
         if time.monotonic() > end:
             raise SystemExit(f"{released} was never released")
         time.sleep(0.2)
