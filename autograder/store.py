@@ -31,7 +31,6 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
-    event,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -39,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from autograder.results import SubmissionResult
 from course_errors import UserError
+from course_sqlite import serialise_writes
 
 meta = MetaData()
 
@@ -82,26 +82,9 @@ class Change:
     new: float
 
 
-def serialise_sqlite(engine: Engine) -> Engine:
-    """SQLite writers take the write lock when their transaction begins (BEGIN IMMEDIATE) and wait up to 60 s
-    for it, so concurrent read-then-write transactions never fail half-way."""
-
-    @event.listens_for(engine, "connect")
-    def _no_implicit_begin(dbapi_conn, _record) -> None:
-        dbapi_conn.isolation_level = None  # pysqlite must not open deferred transactions itself
-        dbapi_conn.execute("PRAGMA busy_timeout = 60000")
-
-    @event.listens_for(engine, "begin")
-    def _begin_immediate(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    engine.dispose()  # connections opened before the listeners existed are not reused
-    return engine
-
-
 def make_engine(db_url: str) -> Engine:
     if db_url.startswith("sqlite"):
-        return serialise_sqlite(create_engine(db_url, future=True))
+        return serialise_writes(create_engine(db_url, future=True))
     return create_engine(db_url, future=True, pool_pre_ping=True)
 
 
@@ -166,7 +149,7 @@ class Store:
         _alembic_on_path()
         gb = Gradebook(self.db_url, course_id=self.course_id)
         if self.db_url.startswith("sqlite"):
-            serialise_sqlite(gb.engine)
+            serialise_writes(gb.engine)
         return gb
 
     def sync_assignment(self, spec) -> None:

@@ -27,7 +27,6 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
-    event,
     func,
     insert,
     inspect,
@@ -36,6 +35,8 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.engine import Connection, Engine
+
+from course_sqlite import serialise_writes
 
 meta = MetaData()
 
@@ -91,18 +92,7 @@ def engine(db_url: str, write: bool = False) -> Engine:
     if not db_url.startswith("sqlite"):
         return create_engine(db_url, pool_pre_ping=True)
     eng = create_engine(db_url, connect_args={"timeout": 60})
-    if write:
-        # pysqlite's deferred transactions fail with "database is locked" when two writers meet;
-        # an immediate one takes the write lock up front and waits for it.
-        @event.listens_for(eng, "connect")
-        def _no_implicit_begin(dbapi_conn, _record) -> None:
-            dbapi_conn.isolation_level = None
-
-        @event.listens_for(eng, "begin")
-        def _begin_immediate(conn) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return eng
+    return serialise_writes(eng) if write else eng
 
 
 @contextmanager
