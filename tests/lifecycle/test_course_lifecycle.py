@@ -71,7 +71,12 @@ def test_assignment_from_release_to_final_grades(tmp_path: Path):
     out = tmp_path / "grades.csv"
     run(*course, "grades", "--to", str(out))
     rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
-    assert float(rows["alice"]["assignment2.raw"]) == float(rows["alice"]["assignment2.max"]) > 0
+    from autograder.spec import load_assignment_spec
+
+    # every autograded point; the written answer (a manually graded cell) waits for the instructor
+    autograded = load_assignment_spec(root / "source", ASSIGNMENT).total_points
+    assert float(rows["alice"]["assignment2.raw"]) == pytest.approx(autograded) and autograded > 0
+    assert float(rows["alice"]["assignment2.max"]) > autograded
     assert float(rows["bob"]["assignment2.raw"]) == 0
     # the receipt is the server's collect time: years after the policy's 2022 due date, so past the cutoff
     assert float(rows["alice"]["assignment2.points"]) == 0
