@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 import sim_cohort
+from sim_cohort import RELEASE
 
 from similarity import pipeline
-
-RELEASE = Path(__file__).resolve().parents[2] / "release" / "assignment1"
 
 
 def write_malformed(submitted: Path) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import RELEASE
-from sim_cohort import CELLS, N_INDEPENDENT, student_name
+from sim_cohort import CELLS, N_INDEPENDENT, RELEASE, student_name
 
 from similarity import detect, pipeline
 
