@@ -83,5 +83,7 @@ def test_collect_without_inbound_is_a_clear_error(course):
     import shutil
 
     shutil.rmtree(course.exchange)
-    with pytest.raises(FileNotFoundError, match="no inbound directory"):
+    from course_errors import UserError
+
+    with pytest.raises(UserError, match="no inbound directory"):
         collect(course, "assignment1")
