@@ -2,27 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 from pathlib import Path
 
 import harness
+import pg_cluster
 import pytest
 from fixture_course import course_env
 
 from autograder.results import without_volatile
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def same_key(course) -> None:
@@ -40,30 +27,10 @@ def _results() -> dict:
 
 @pytest.fixture(scope="module")
 def postgres():
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL binaries not found in {PG_BIN}")
-    user = "nobody"
-    uid = pwd.getpwnam(user).pw_uid
-    base = Path(tempfile.mkdtemp(prefix="course-pg-"))
-    os.chown(base, uid, -1)
-    data = base / "data"
-    port = free_port()
-
-    def as_user(*cmd: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={pwd.getpwnam(user).pw_gid}",
-                               "--clear-groups", *cmd], capture_output=True, text=True, check=False,
-                              cwd=base, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
-
-    r = as_user(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "grader", "--no-sync")
-    assert r.returncode == 0, r.stderr
-    r = as_user(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
-                f"-p {port} -k {base} -h 127.0.0.1 -F", "start")
-    assert r.returncode == 0, r.stderr + (base / "log").read_text()
-    try:
-        yield f"postgresql+psycopg2://grader@127.0.0.1:{port}/postgres"
-    finally:
-        as_user(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+    if not pg_cluster.available():
+        pytest.skip(f"PostgreSQL binaries not found in {pg_cluster.PG_BIN}")
+    with pg_cluster.private_cluster() as server:
+        yield f"{server}/postgres"
 
 
 @pytest.mark.postgres
