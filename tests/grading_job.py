@@ -17,3 +17,17 @@ def grade(spec: Any, files: dict[str, bytes], slot: Any, student: str = "s1", sa
                      options=Options(sandbox=sandbox, cell_timeout=cell_timeout, budget=budget),
                      submission_hash=submission_hash(notebooks), seed_key=GRADING_KEY)
     return grade_submission(job, lambda: slot)
+
+
+def sandbox_slot() -> Any:
+    """An open sandboxed slot (a context manager); the calling test skips, with the reason, where there is none."""
+    import pytest
+
+    from autograder.model import SandboxUnavailable
+    from autograder.sandbox import check_sandbox, open_slot
+
+    try:
+        check_sandbox()
+    except SandboxUnavailable as exc:
+        pytest.skip(f"sandbox unavailable: {exc}")
+    return open_slot(sandbox=True)

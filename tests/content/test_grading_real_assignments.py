@@ -26,17 +26,10 @@ def solved(spec, name: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def graded():
-    from grading_job import grade
+    from grading_job import grade, sandbox_slot
 
-    from autograder.model import SandboxUnavailable
-    from autograder.sandbox import check_sandbox, open_slot
-
-    try:
-        check_sandbox()
-    except SandboxUnavailable as exc:
-        pytest.skip(f"sandbox unavailable: {exc}")
     out = {}
-    with open_slot(sandbox=True) as slot:
+    with sandbox_slot() as slot:
         for assignment in ASSIGNMENTS:
             spec = load_assignment_spec(ROOT / "source", assignment)
             for case in ("solved", "released"):
