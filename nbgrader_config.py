@@ -26,7 +26,7 @@ c.Exchange.timezone = "UTC"
 if not globals().get("COURSE_CONFIG_READ_ONLY"):  # the `course` commands read this file and write nothing
     # nbgrader runs as the instructor: what it writes is private unless a mode is set explicitly
     # (the exchange gets nbgrader's own modes). SQLite cannot create gradebook.db in a missing folder.
-    from autograder.course_dir import prepare_paths
+    from course_dir import prepare_paths
 
     os.umask(0o077)
     prepare_paths(DATA, Path(c.Exchange.root), c.CourseDirectory.course_id,

@@ -39,7 +39,7 @@ def _gpu_requested(spec, flag: bool) -> bool:
 
 def autograde(args: argparse.Namespace) -> int:
     """Every argument is checked before anything is written."""
-    from autograder import course_dir
+    import course_dir
     from autograder.executors import parse_executor
     from autograder.pipeline import Options
     from autograder.report import print_report
@@ -117,7 +117,7 @@ def _due(course, assignment: str):
 
 
 def feedback(args: argparse.Namespace) -> int:
-    from autograder import course_dir
+    import course_dir
     from autograder.feedback import write_feedback
     from autograder.feedback_release import final_lines, release
 

@@ -1,6 +1,6 @@
 """`course doctor`: every path of the course server whose owner or mode is wrong, one line each, with the fix.
 
-The rules (autograder.course_dir): the data directory is traversable but not listable; what the instructor's
+The rules (course_dir): the data directory is traversable but not listable; what the instructor's
 side writes (submitted/, autograded/, results, the gradebook database and the version store) is the
 instructor's alone; feedback/<student>/ is readable by that student's own group and nobody else; the
 exchange has nbgrader's modes plus the sticky bit on its root and inbound; source/, reference_impl/ and
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import course_dir as cd
+import course_dir as cd
 from course_errors import UserError
 
 SECRETS = ("source", "reference_impl", ".git")  # under the course root

@@ -73,7 +73,7 @@ def write_feedback(course, result: dict, final: str = "") -> Path:
 
     Readable by its student alone: the folders and the file belong to the instructor and to the student's
     own group (0750/0640); without such a group (no account, or not root) they stay instructor-only."""
-    from autograder.course_dir import (
+    from course_dir import (
         PRIVATE_DIR,
         PRIVATE_FILE,
         STUDENT_DIR,

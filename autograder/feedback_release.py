@@ -50,8 +50,8 @@ def release(course, student: str, assignment: str, html: str, graded: str, noteb
             ) -> list[Path] | str:
     """Put `html` where `student`'s fetch_feedback finds it; the paths written, or why nothing was.
     `graded`: the submission hash of the result; `notebooks`: the assignment's notebook names."""
-    from autograder.course_dir import EXCHANGE_FEEDBACK_MODE, STUDENT_FILE, feedback_group, make_dir
     from autograder.pipeline.job import read_submission, submission_hash
+    from course_dir import EXCHANGE_FEEDBACK_MODE, STUDENT_FILE, feedback_group, make_dir
 
     submission = Path(course.submitted) / student / assignment
     if submission_hash(read_submission(submission, sorted(notebooks))) != graded:

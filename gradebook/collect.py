@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder.course_dir import PRIVATE_DIR, PRIVATE_FILE, make_dir, prepare
+from course_dir import PRIVATE_DIR, PRIVATE_FILE, make_dir, prepare
 from course_errors import UserError
 from gradebook import course_db
 

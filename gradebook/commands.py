@@ -9,7 +9,7 @@ from gradebook.policy import Policy, format_duration, load_policy
 
 
 def _course():
-    from autograder.course_dir import load
+    from course_dir import load
 
     return load()
 

@@ -101,7 +101,7 @@ def from_tables(policy: Policy, tables: dict[str, pd.DataFrame], scores: pd.Data
     return rec
 
 
-def load(course, policy: Policy) -> Records:  # course: autograder.course_dir.CourseDir
+def load(course, policy: Policy) -> Records:  # course: course_dir.CourseDir
     """All records of a course from its database, read-only: audit-log tables, nbgrader scores, receipts."""
     from gradebook import audit, course_db, nbgrader_db
 

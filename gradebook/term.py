@@ -192,7 +192,7 @@ def command(args: argparse.Namespace) -> int:
     if args.policy:
         path = Path(args.policy)
     else:
-        from autograder.course_dir import load
+        from course_dir import load
 
         path = load().policy_file
     if not path.is_file():

@@ -9,7 +9,7 @@ from course_errors import UserError
 def _setup():
     from rich.console import Console
 
-    from autograder.course_dir import load
+    from course_dir import load
     from gradebook.policy import load_policy
 
     course = load()

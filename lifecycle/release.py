@@ -126,7 +126,7 @@ def exchange_classes():
 
 def to_exchange(course, assignment: str, force: bool) -> tuple[str, Path]:
     """nbgrader's release_assignment into the exchange's outbound; a second identical release changes nothing."""
-    from autograder.course_dir import prepare
+    from course_dir import prepare
 
     prepare(course)
     outbound = Path(course.exchange) / course.course_id / "outbound" / assignment

@@ -46,7 +46,7 @@ def _target(text: str | None, default: Path) -> Path:
 
 
 def similarity(args: argparse.Namespace) -> int:
-    from autograder import course_dir
+    import course_dir
 
     threshold, jobs = _threshold(args.threshold), _jobs(args.jobs)
     course = course_dir.load()

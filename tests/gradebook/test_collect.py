@@ -15,7 +15,7 @@ from gradebook.records import graded_receipts
 
 @pytest.fixture
 def course(tmp_path, monkeypatch):
-    from autograder.course_dir import load
+    from course_dir import load
 
     root = make_course(tmp_path)
     monkeypatch.setenv("COURSE_ROOT", str(root))

@@ -14,7 +14,7 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_collect_of_an_unknown_assignment_is_refused(tmp_path, monkeypatch, capsys):
-    from autograder.course_dir import load, prepare
+    from course_dir import load, prepare
 
     root = tmp_path / "course"
     (root / "source" / "assignment1").mkdir(parents=True)

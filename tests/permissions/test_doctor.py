@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def tree(base: Path, monkeypatch) -> Path:
     """A course whose data dir and exchange were created by the course's own code, checkout already private."""
-    from autograder.course_dir import load, prepare
+    from course_dir import load, prepare
 
     root = base / "course"
     (root / "source" / "assignment1").mkdir(parents=True)
@@ -90,7 +90,7 @@ def test_feedback_goes_to_the_students_group(tree, capsys, students):
 
 
 def test_a_private_home_above_the_exchange_is_reported_never_changed(base, monkeypatch, capsys):
-    from autograder.course_dir import load, prepare
+    from course_dir import load, prepare
 
     home = base / "home"
     home.mkdir(mode=0o700)

@@ -68,7 +68,7 @@ def _course(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess:
 
 
 def _feedback(env: dict[str, str], student: str) -> None:
-    code = ("import sys\nfrom autograder.course_dir import load\nfrom autograder.feedback import write_feedback\n"
+    code = ("import sys\nfrom course_dir import load\nfrom autograder.feedback import write_feedback\n"
             "write_feedback(load(), {'assignment': 'assignment2', 'student': sys.argv[1], 'score': 1.0,"
             " 'max_score': 2.0, 'tests': [{'notebook': 'polyfit', 'test_id': 'fit', 'score': 1.0, 'max_score': 2.0,"
             " 'status': 'mismatch', 'message': 'E_RMS differs'}], 'notes': [], 'cells': []})")
