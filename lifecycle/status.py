@@ -151,7 +151,7 @@ def show(course, policy, assignment: str, console) -> None:
                      "" if sub is None else _late_text(row, assignment, policy), graded)
     console.print(view)
     n_sub = len(subs)
-    graded = int(table[p + "raw"].notna().sum())
+    n_graded = int(table[p + "raw"].notna().sum())
     console.print(f"{len(table)} student(s); {n_sub} submitted ({int((subs['where'] == 'collected').sum()) if n_sub else 0}"
-                  f" collected), {graded} graded")
+                  f" collected), {n_graded} graded")
     console.print(FETCH_NOTE)
