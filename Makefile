@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml requirements.lock scripts/install-system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+# jupyter-events pulls jsonschema[format-nongpl], whose rfc3987-syntax compiles 39 lark grammars whenever
+# jsonschema is imported: ~1 s of CPU in every process that imports nbformat (each course command, each
+# grading worker, each nbgrader process). Without it jsonschema only skips the "iri" format checks.
+	$(BIN)/python -m pip uninstall --quiet -y rfc3987-syntax lark
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/course sandbox setup; \
 	else echo "not root: skipping 'course sandbox setup' (sandboxed grading needs it once, as root)"; fi
 	touch $(STAMP)
