@@ -9,9 +9,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from demo.timing import Clock
 
 REPO = Path(__file__).resolve().parents[1]
 MARKER = ".course-demo"
@@ -25,7 +26,7 @@ class DemoError(RuntimeError):
 @dataclass
 class Scratch:
     base: Path
-    steps: list[tuple[str, float]] = field(default_factory=list)
+    clock: Clock = field(default_factory=Clock)
 
     @property
     def root(self) -> Path:
@@ -56,25 +57,25 @@ class Scratch:
 
     def course(self, *argv: str, live: bool = False) -> str:
         """`course ARGV` in the scratch course; `live` lets its output (progress bars) reach the terminal."""
-        start = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "course_cli", *argv], cwd=self.root, env=self.env(),
-                              text=True, check=False, timeout=1800,
-                              **({} if live else {"capture_output": True}))
-        self.steps.append((f"course {' '.join(argv)}", time.monotonic() - start))
-        print(f"[demo] course {' '.join(argv)}  ({self.steps[-1][1]:.1f} s)", flush=True)
+        with self.clock.step(f"course {' '.join(argv)}"):
+            proc = subprocess.run([sys.executable, "-m", "course_cli", *argv], cwd=self.root, env=self.env(),
+                                  text=True, check=False, timeout=1800,
+                                  **({} if live else {"capture_output": True}))
+        last = self.clock.last()
+        print(f"[demo] {last.name}  ({last.wall_s:.1f} s, CPU {last.cpu_s:.1f} s)", flush=True)
         if proc.returncode != 0:
             tail = "" if live else (proc.stderr or proc.stdout).strip().splitlines()[-1:]
             raise DemoError(f"course {' '.join(argv)} failed (exit {proc.returncode}): {' '.join(tail)}")
         return proc.stdout or ""
 
 
-def fresh(base: Path) -> Scratch:
+def fresh(base: Path, clock: Clock) -> Scratch:
     """Empty `base` (only a directory an earlier demo made) and copy the course into it."""
     if base.exists():
         if not (base / MARKER).exists():
             raise DemoError(f"{base} exists and is not a demo directory: choose another with --dir")
         shutil.rmtree(base)
-    s = Scratch(base)
+    s = Scratch(base, clock)
     for p in (base, s.homes):
         p.mkdir(parents=True)
         os.chmod(p, 0o711)  # students traverse to the exchange and their homes, and list nothing

@@ -1,10 +1,11 @@
 """The demo's closing summary: one row per item of the term from grades.csv, the time taken, the outputs."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
+
+from demo.timing import Clock, Step
 
 LATE = {"within grace", "late", "past cutoff", "after window"}
 REFUSED = {"past cutoff", "after window", "before window", "no receipt"}
@@ -48,7 +49,7 @@ def flagged_pairs(similarity_output: str) -> list[str]:
     return pairs
 
 
-def show(rows: dict[str, dict[str, int]], steps: list[tuple[str, float]], wall_s: float,
+def show(rows: dict[str, dict[str, int]], clock: Clock, wall_s: float,
          outputs: dict[str, Path], flagged: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -61,12 +62,9 @@ def show(rows: dict[str, dict[str, int]], steps: list[tuple[str, float]], wall_s
     for item, c in rows.items():
         t.add_row(item, *(str(v) for v in c.values()))
     console.print(t)
-    slow = Table(title=f"Time taken: {wall_s:.0f} s in all; the slowest steps")
-    slow.add_column("step")
-    slow.add_column("seconds", justify="right")
-    for name, sec in sorted(steps, key=lambda x: -x[1])[:8]:
-        slow.add_row(name, f"{sec:.1f}" if not math.isnan(sec) else "")
-    console.print(slow)
+    console.print(_times(f"Time taken: {wall_s:.0f} s in all, per stage", "stage", clock.stages))
+    slowest = sorted(clock.steps, key=lambda x: -x.wall_s)[:8]
+    console.print(_times("The slowest steps", "step", slowest))
     if flagged:
         console.print("[bold]Similarity (assignment1), flagged pairs:[/bold] " + "; ".join(flagged))
     where = Table(title="Outputs")
@@ -75,3 +73,15 @@ def show(rows: dict[str, dict[str, int]], steps: list[tuple[str, float]], wall_s
     for what, path in outputs.items():
         where.add_row(what, str(path))
     console.print(where)
+
+
+def _times(title: str, what: str, steps: list[Step]):
+    from rich.table import Table
+
+    t = Table(title=title)
+    t.add_column(what)
+    t.add_column("wall s", justify="right")
+    t.add_column("CPU s", justify="right")
+    for st in steps:
+        t.add_row(st.name, f"{st.wall_s:.1f}", f"{st.cpu_s:.1f}")
+    return t

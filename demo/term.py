@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from demo import cohort, scratch, summary
 from demo.cohort import SPEEDTEST, Student
+from demo.timing import Clock
 
 ZONE = ZoneInfo("Europe/Bucharest")
 NOTEBOOKS = {"assignment1": ("knn.ipynb", "linear_classifier.ipynb"), "assignment2": ("polyfit.ipynb",),
@@ -85,17 +86,16 @@ def manual_items(s: scratch.Scratch, students: list[Student]) -> None:
 def hand_in(s: scratch.Scratch, batch: list[tuple[Student, list[str]]], what: str, while_waiting=None) -> None:
     """Every student of the batch at once, each as their own account; `while_waiting` runs meanwhile (the
     instructor opening the speed test the students sit ready for)."""
-    start = time.monotonic()
-    jobs = [(st, items, scratch.start_student(s, st.id, items)) for st, items in batch if items]
-    try:
-        if while_waiting is not None:
-            while_waiting()
-        for st, items, proc in jobs:
-            scratch.finish_student(proc, st.id, items)
-    finally:  # a failed step leaves no student process waiting behind it
-        for _, _, proc in jobs:
-            scratch.stop_student(proc)
-    s.steps.append((f"students hand in: {what}", time.monotonic() - start))
+    with s.clock.step(f"students hand in: {what}"):
+        jobs = [(st, items, scratch.start_student(s, st.id, items)) for st, items in batch if items]
+        try:
+            if while_waiting is not None:
+                while_waiting()
+            for st, items, proc in jobs:
+                scratch.finish_student(proc, st.id, items)
+        finally:  # a failed step leaves no student process waiting behind it
+            for _, _, proc in jobs:
+                scratch.stop_student(proc)
     _say(f"{len(jobs)} students handed in {what}")
 
 
@@ -121,13 +121,16 @@ def _dates(s: scratch.Scratch, start: dt.datetime) -> None:
     scratch.set_policy(s, "speedtests", "grace", '"5s"')
 
 
-def setup(base: Path) -> tuple[scratch.Scratch, list[Student]]:
+def setup(base: Path, clock: Clock) -> tuple[scratch.Scratch, list[Student]]:
     """The scratch course, the accounts and their work, this term's dates, the records, the releases."""
     start = dt.datetime.now(dt.UTC)
-    s = scratch.fresh(base)
+    with clock.step("scratch course"):
+        s = scratch.fresh(base, clock)
     students = cohort.cohort()
-    scratch.ensure_accounts([st.id for st in students])
-    prepare_work(s, students)
+    with clock.step("student accounts"):
+        scratch.ensure_accounts([st.id for st in students])
+    with clock.step("students' work (notebooks)"):
+        prepare_work(s, students)
     _dates(s, start)
     records(s, students)
     for a in cohort.ASSIGNMENTS:
@@ -152,18 +155,26 @@ def students_work(s: scratch.Scratch, students: list[Student], window_s: int, fl
             while_waiting=open_test)
     due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)  # assignment 1 is due now: the first group is in
     scratch.set_policy(s, "items.assignment1", "due", _iso(due + dt.timedelta(seconds=1)))
-    _wait_past(max(due + dt.timedelta(seconds=1), _window_end(s)))
+    with s.clock.step("waiting for the due date and the window's end"):
+        _wait_past(max(due + dt.timedelta(seconds=1), _window_end(s)))
     hand_in(s, [(speed_late, [SPEEDTEST]), *((st, ["assignment1"]) for st in phase2)],
             "after the due date / the window")
 
 
 def instructor(s: scratch.Scratch, students: list[Student], workers: int, flags: list[str]) -> dict:
     """Close the speed test, collect, grade, feedback, manual items, export, explain, report, similarity."""
-    s.course("speedtest", "close", SPEEDTEST, "--workers", str(workers), *flags, live=True)
+    with s.clock.stage(f"{SPEEDTEST}: close (collect, grade)"):
+        s.course("speedtest", "close", SPEEDTEST, "--workers", str(workers), *flags, live=True)
     for a in cohort.ASSIGNMENTS:
-        _say((s.course("collect", a).strip().splitlines() or [f"collected {a}"])[-1])
-        s.course("autograde", a, "--workers", str(workers), *flags, live=True)
-        s.course("feedback", a, "--release")
+        with s.clock.stage(f"{a}: collect, autograde, feedback"):
+            _say((s.course("collect", a).strip().splitlines() or [f"collected {a}"])[-1])
+            s.course("autograde", a, "--workers", str(workers), *flags, live=True)
+            s.course("feedback", a, "--release")
+    with s.clock.stage("manual CSVs, grades, explain, report, similarity"):
+        return _closing(s, students)
+
+
+def _closing(s: scratch.Scratch, students: list[Student]) -> dict:
     manual_items(s, students)
     out = s.out
     s.course("grades", "--to", str(out / "grades.csv"))
@@ -177,12 +188,16 @@ def instructor(s: scratch.Scratch, students: list[Student], workers: int, flags:
 
 def run_term(base: Path, window_s: int, workers: int, sandbox: bool) -> dict:
     t0 = time.monotonic()
+    load = os.getloadavg()[0]
     flags = [] if sandbox else ["--no-sandbox"]
-    s, students = setup(base)
-    set_up_s = time.monotonic() - t0
-    students_work(s, students, window_s, flags)
+    clock = Clock()
+    with clock.stage("set-up: scratch course, accounts, work, dates, records, releases"):
+        s, students = setup(base, clock)
+    with clock.stage("students: speed test in its window, assignments, late ones"):
+        students_work(s, students, window_s, flags)
     result = instructor(s, students, workers, flags)
-    return {**result, "scratch": s, "students": students, "wall_s": time.monotonic() - t0, "setup_s": set_up_s}
+    return {**result, "scratch": s, "students": students, "wall_s": time.monotonic() - t0,
+            "load": (load, os.getloadavg()[0])}
 
 
 def grades_table(out: Path):
@@ -200,9 +215,15 @@ def finish(result: dict) -> dict:
                "explain": s.out / f"explain-{result['explained']}.txt", "report": s.out / "report.html",
                "similarity": s.out / "similarity-assignment1.html", "feedback": s.data / "feedback",
                "exchange": s.exchange}
-    summary.show(rows, s.steps, result["wall_s"], outputs, flagged)
-    print(f"set-up (scratch course, accounts, dates, records, releases): {result['setup_s']:.0f} s; "
-          f"the term after it: {result['wall_s'] - result['setup_s']:.0f} s", flush=True)
+    summary.show(rows, s.clock, result["wall_s"], outputs, flagged)
+    first, last = result["load"]
+    print(f"load average (1 min) at the start and the end: {first:.1f}, {last:.1f}; {os.cpu_count()} cores",
+          flush=True)
+    with (s.out / "timings.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["stage", "step", "wall_s", "cpu_s"])
+        w.writerows([st.stage, "", f"{st.wall_s:.2f}", f"{st.cpu_s:.2f}"] for st in s.clock.stages)
+        w.writerows([st.stage, st.name, f"{st.wall_s:.2f}", f"{st.cpu_s:.2f}"] for st in s.clock.steps)
     (s.out / "flagged.txt").write_text("".join(f"{p}\n" for p in flagged))
     with (s.out / "summary.csv").open("w", newline="") as f:
         w = csv.writer(f)
