@@ -6,82 +6,50 @@ them. Writers (`course import`, `course collect`) take the write lock for their 
 (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock), create the tables on first
 use and commit all or nothing. Readers never create anything: an absent SQLite file or table reads as
 empty, and they never import nbgrader.
+
+Every read is one SQL text (here, and nbgrader's tables in gradebook.nbgrader_db) that runs on either
+driver: the standard library's sqlite3 for a SQLite file, so the read-only commands (`course grades`,
+`course explain`) do not import SQLAlchemy at all, and SQLAlchemy for any other URL (PostgreSQL) and
+inside a write transaction. The tables' definitions (DDL, writers' statements) are SQLAlchemy Core in
+gradebook.course_tables, loaded on first use; `course_db.receipt` etc. still name them.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    func,
-    insert,
-    inspect,
-    select,
-    text,
-    type_coerce,
-)
-from sqlalchemy.engine import Connection, Engine
 
-from course_sqlite import serialise_writes
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
 
-meta = MetaData()
+# A read connection: sqlite3's for a SQLite file, SQLAlchemy's otherwise (and in a write transaction).
+Reader: TypeAlias = "Connection | sqlite3.Connection"
 
-audit_event = Table(
-    "course_audit_event", meta,
-    Column("seq", Integer, primary_key=True, autoincrement=True),  # replay order
-    Column("at", DateTime, nullable=False),  # UTC
-    Column("source", Text, nullable=False),  # the imported file
-    Column("kind", String(32), nullable=False, index=True),
-    Column("key", String(512), nullable=False),  # key cells joined by '|'
-    Column("field", String(64), nullable=False),
-    Column("old", Text, nullable=False),
-    Column("new", Text, nullable=False),
-    Column("action", String(8), nullable=False),  # set | delete
-)
-
-receipt = Table(
-    "course_receipt", meta,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("assignment", String(128), nullable=False, index=True),
-    Column("student_id", String(128), nullable=False, index=True),
-    Column("version", String(512), nullable=False),  # the exchange folder's name
-    Column("received_at", DateTime, nullable=False),  # UTC, from the server's ctime
-    Column("owner_uid", String(64), nullable=False),
-    Column("expected_uid", String(64), nullable=False),
-    Column("status", String(16), nullable=False),  # accepted | rejected
-    Column("reason", Text, nullable=False),
-    Column("path", String(1024), nullable=False, unique=True),  # under <data>/gradebook/submissions/
-)
-
-# A speed test's window as `course speedtest open` started it (server clock); it overrides course.toml's
-# `opens`, and a second `open` never changes it.
-speedtest_window = Table(
-    "course_speedtest_window", meta,
-    Column("test", String(128), primary_key=True),
-    Column("opened_at", DateTime, nullable=False),  # UTC
-    Column("duration_s", Float, nullable=False),
-    Column("grace_s", Float, nullable=False),
-    Column("closed_at", DateTime, nullable=True),  # UTC, when `close` collected and graded
-)
-
-AUDIT_COLUMNS = tuple(c.name for c in audit_event.columns)
-RECEIPT_COLUMNS = tuple(c.name for c in receipt.columns if c.name != "id")
+AUDIT_TABLE, RECEIPT_TABLE, WINDOW_TABLE = "course_audit_event", "course_receipt", "course_speedtest_window"
+AUDIT_COLUMNS = ("seq", "at", "source", "kind", "key", "field", "old", "new", "action")
+REPLAY_COLUMNS = ("seq", "kind", "key", "field", "new", "action")  # what a replay reads
+RECEIPT_COLUMNS = ("assignment", "student_id", "version", "received_at", "owner_uid", "expected_uid", "status",
+                   "reason", "path")
+WINDOW_COLUMNS = ("test", "opened_at", "duration_s", "grace_s", "closed_at")
+TABLES = ("meta", "audit_event", "receipt", "speedtest_window")  # SQLAlchemy objects in gradebook.course_tables
 LOCK_KEY = 0x636F75727365  # PostgreSQL advisory lock shared by every writer of these tables
 NBGRADER_TABLE = "assignment"  # present once nbgrader has created its schema
+
+
+def __getattr__(name: str) -> Any:
+    """The Core table definitions (`course_db.receipt`, ...), imported with SQLAlchemy when first named."""
+    if name in TABLES:
+        from gradebook import course_tables
+
+        return getattr(course_tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def sqlite_file(db_url: str) -> Path | None:
@@ -89,6 +57,10 @@ def sqlite_file(db_url: str) -> Path | None:
 
 
 def engine(db_url: str, write: bool = False) -> Engine:
+    from sqlalchemy import create_engine
+
+    from course_sqlite import serialise_writes
+
     if not db_url.startswith("sqlite"):
         return create_engine(db_url, pool_pre_ping=True)
     eng = create_engine(db_url, connect_args={"timeout": 60})
@@ -96,28 +68,64 @@ def engine(db_url: str, write: bool = False) -> Engine:
 
 
 @contextmanager
-def reading(db_url: str) -> Iterator[Connection | None]:
+def reading(db_url: str) -> Iterator[Reader | None]:
     """A read connection, or None when the SQLite file does not exist (it is never created here)."""
     path = sqlite_file(db_url)
-    if path is not None and not path.is_file():
-        yield None
+    if path is not None:
+        if not path.is_file():
+            yield None
+            return
+        # mode=rw: never creates the file; opens read-only where the file is write-protected
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=60)
+        try:
+            yield conn
+        finally:
+            conn.close()
         return
     eng = engine(db_url)
     try:
-        with eng.connect() as conn:
-            yield conn
+        with eng.connect() as sa_conn:
+            yield sa_conn
     finally:
         eng.dispose()
 
 
-def frame(rows, names: list[str] | tuple[str, ...]) -> pd.DataFrame:
+def rows(conn: Reader, sql: str, params: dict[str, Any] | None = None) -> list[Sequence[Any]]:
+    """The rows of one read query, on either driver; parameters are named (`:name`), which both accept."""
+    if isinstance(conn, sqlite3.Connection):
+        return conn.execute(sql, params or {}).fetchall()
+    from sqlalchemy import text
+
+    return list(conn.execute(text(sql), params or {}).all())
+
+
+def in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """`(:p0, :p1, ...)` and its parameters, for `column IN (...)` (neither driver expands a list itself)."""
+    params = {f"{prefix}{i}": v for i, v in enumerate(values)}
+    return "(" + ", ".join(f":{k}" for k in params) + ")", params
+
+
+def select_sql(table: str, columns: Sequence[str], order_by: str | None = None) -> str:
+    """SELECT of named columns, each quoted (`key`, `new` and `at` are keywords in some SQL dialects)."""
+    sql = f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} FROM {table}"
+    return sql + (f' ORDER BY "{order_by}"' if order_by else "")
+
+
+def frame(result: Sequence[Sequence[Any]], names: Sequence[str]) -> pd.DataFrame:
     """Result rows -> DataFrame by columns (pandas converts a list of row objects one cell at a time)."""
-    cols = list(zip(*rows, strict=True)) or [()] * len(names)
+    cols = list(zip(*result, strict=True)) or [()] * len(names)
     return pd.DataFrame({n: list(c) for n, c in zip(names, cols, strict=True)}, columns=list(names))
 
 
-def tables(conn: Connection | None) -> set[str]:
-    return set() if conn is None else set(inspect(conn).get_table_names())
+def tables(conn: Reader | None) -> set[str]:
+    if conn is None:
+        return set()
+    if isinstance(conn, sqlite3.Connection):
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+        return {r[0] for r in conn.execute(sql)}
+    from sqlalchemy import inspect
+
+    return set(inspect(conn).get_table_names())
 
 
 def _init_nbgrader(db_url: str, course_id: str) -> None:
@@ -139,6 +147,10 @@ def _init_nbgrader(db_url: str, course_id: str) -> None:
 @contextmanager
 def writing(db_url: str, course_id: str) -> Iterator[Connection]:
     """One transaction holding the course tables' write lock; commits on success, rolls back otherwise."""
+    from sqlalchemy import text
+
+    from gradebook.course_tables import meta
+
     _init_nbgrader(db_url, course_id)
     eng = engine(db_url, write=True)
     try:
@@ -154,14 +166,13 @@ def writing(db_url: str, course_id: str) -> Iterator[Connection]:
 # --- audit log ------------------------------------------------------------------------------------
 
 
-def read_audit(conn: Connection | None, present: set[str] | None = None, for_replay: bool = False) -> pd.DataFrame:
+def read_audit(conn: Reader | None, present: set[str] | None = None, for_replay: bool = False) -> pd.DataFrame:
     """The audit log in seq order (text columns; `at` as ISO 8601 UTC). present: tables(conn), if known;
     for_replay: only the columns a replay reads (the grades of 10 000 students replay ~80 000 events)."""
-    names = [c for c in AUDIT_COLUMNS if not for_replay or c not in ("at", "source", "old")]
-    if audit_event.name not in (tables(conn) if present is None else present):
+    names = REPLAY_COLUMNS if for_replay else AUDIT_COLUMNS
+    if conn is None or AUDIT_TABLE not in (tables(conn) if present is None else present):
         return pd.DataFrame({c: pd.Series(dtype=int if c == "seq" else object) for c in names})
-    cols = [type_coerce(audit_event.c[c], String) if c == "at" else audit_event.c[c] for c in names]
-    log = frame(conn.execute(select(*cols).order_by(audit_event.c.seq)).all(), names)
+    log = frame(rows(conn, select_sql(AUDIT_TABLE, names, order_by="seq")), names)
     log["seq"] = log["seq"].astype(int)
     if "at" in log:
         log["at"] = [a.isoformat(timespec="seconds") for a in _utc(log["at"])]
@@ -174,7 +185,19 @@ def _utc(col: pd.Series) -> pd.Series:
     return out.dt.tz_localize("UTC")
 
 
+def _utc_value(value: str | dt.datetime | None) -> dt.datetime | None:
+    """One naive UTC date-time as the driver returns it -> tz-aware UTC."""
+    if value is None or value == "":
+        return None
+    when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.replace(tzinfo=dt.UTC)
+
+
 def add_audit_events(conn: Connection, kind: str, source: str, events: list[dict[str, str]]) -> None:
+    from sqlalchemy import insert
+
+    from gradebook.course_tables import audit_event
+
     if events:
         at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         conn.execute(insert(audit_event), [{"at": at, "source": source, "kind": kind, **ev} for ev in events])
@@ -183,44 +206,51 @@ def add_audit_events(conn: Connection, kind: str, source: str, events: list[dict
 # --- receipt log ----------------------------------------------------------------------------------
 
 
-def read_receipts(conn: Connection | None, present: set[str] | None = None) -> pd.DataFrame:
+def read_receipts(conn: Reader | None, present: set[str] | None = None) -> pd.DataFrame:
     """Every receipt (accepted and rejected) in the order recorded; received_at as tz-aware UTC."""
-    if receipt.name not in (tables(conn) if present is None else present):
+    if conn is None or RECEIPT_TABLE not in (tables(conn) if present is None else present):
         out = pd.DataFrame({c: pd.Series(dtype=object) for c in RECEIPT_COLUMNS})
         out["received_at"] = pd.Series(dtype="datetime64[ns, UTC]")
         return out
-    cols = [type_coerce(receipt.c[c], String) if c == "received_at" else receipt.c[c] for c in RECEIPT_COLUMNS]
-    out = frame(conn.execute(select(*cols).order_by(receipt.c.id)).all(), RECEIPT_COLUMNS)
+    out = frame(rows(conn, select_sql(RECEIPT_TABLE, RECEIPT_COLUMNS, order_by="id")), RECEIPT_COLUMNS)
     out["received_at"] = _utc(out["received_at"])
     return out
 
 
 def receipt_paths(conn: Connection) -> set[str]:
-    return set(conn.execute(select(receipt.c.path)).scalars())
+    return {r[0] for r in rows(conn, select_sql(RECEIPT_TABLE, ["path"]))}
 
 
-def add_receipts(conn: Connection, rows: list[dict[str, str]]) -> None:
+def add_receipts(conn: Connection, receipts: list[dict[str, str]]) -> None:
     """Receipts as `course collect` makes them (received_at: ISO 8601 with offset)."""
-    if rows:
+    from sqlalchemy import insert
+
+    from gradebook.course_tables import receipt
+
+    if receipts:
         conn.execute(insert(receipt), [
             {**r, "received_at": dt.datetime.fromisoformat(r["received_at"]).astimezone(dt.UTC).replace(tzinfo=None)}
-            for r in rows])
+            for r in receipts])
 
 
 def newest_accepted(conn: Connection, assignment: str, students: set[str]) -> dict[str, dict]:
     """Per student, the accepted receipt with the latest server time (the one graded)."""
+    from sqlalchemy import func, select
+
+    from gradebook.course_tables import receipt
+
     if not students:
         return {}
     latest = (select(receipt.c.student_id, func.max(receipt.c.received_at).label("at"))
               .where(receipt.c.assignment == assignment, receipt.c.status == "accepted",
                      receipt.c.student_id.in_(sorted(students)))
               .group_by(receipt.c.student_id).subquery())
-    rows = conn.execute(
+    found = conn.execute(
         select(receipt).join(latest, (receipt.c.student_id == latest.c.student_id)
                              & (receipt.c.received_at == latest.c.at))
         .where(receipt.c.assignment == assignment, receipt.c.status == "accepted").order_by(receipt.c.id)).mappings()
     out: dict[str, dict] = {}
-    for r in rows:  # equal times: the one recorded last, as before
+    for r in found:  # equal times: the one recorded last, as before
         out[r["student_id"]] = {**r, "received_at": r["received_at"].replace(tzinfo=dt.UTC).isoformat()}
     return out
 
@@ -228,11 +258,12 @@ def newest_accepted(conn: Connection, assignment: str, students: set[str]) -> di
 # --- speed-test windows -----------------------------------------------------------------------------
 
 
-def read_windows(conn: Connection | None, present: set[str] | None = None) -> dict[str, dict]:
+def read_windows(conn: Reader | None, present: set[str] | None = None) -> dict[str, dict]:
     """Recorded windows by test: opened_at / closed_at as tz-aware UTC datetimes (closed_at may be None)."""
-    if speedtest_window.name not in (tables(conn) if present is None else present):
+    if conn is None or WINDOW_TABLE not in (tables(conn) if present is None else present):
         return {}
     out = {}
-    for r in conn.execute(select(speedtest_window)).mappings():
-        out[r["test"]] = {**r, **{k: r[k].replace(tzinfo=dt.UTC) if r[k] else None for k in ("opened_at", "closed_at")}}
+    for row in rows(conn, select_sql(WINDOW_TABLE, WINDOW_COLUMNS)):
+        r = dict(zip(WINDOW_COLUMNS, row, strict=True))
+        out[r["test"]] = {**r, **{k: _utc_value(r[k]) for k in ("opened_at", "closed_at")}}
     return out

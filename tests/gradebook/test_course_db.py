@@ -85,6 +85,46 @@ def test_read_only_commands_do_not_import_nbgrader(tmp_path):
     assert out.stdout.strip() == "[]", out.stdout
 
 
+def test_reading_a_sqlite_file_imports_neither_sqlalchemy_nor_nbgrader(tmp_path):
+    """What `course grades` and `course explain` read (every source) comes through the standard library's
+    sqlite3 for a SQLite file; SQLAlchemy is for other URLs and for writers."""
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    gb_nbgrader.build(url)
+    audit.import_rows(url, gb_nbgrader.COURSE_ID, "roster", [{"student_id": "alice", "email": "a@uni.example"}],
+                      "roster.csv")
+    with course_db.writing(url, gb_nbgrader.COURSE_ID) as conn:
+        course_db.add_receipts(conn, [{"assignment": "assignment1", "student_id": "alice", "version": "v",
+                                       "received_at": "2022-03-10T12:00:00+00:00", "owner_uid": "0",
+                                       "expected_uid": "0", "status": "accepted", "reason": "",
+                                       "path": "assignment1/alice/v"}])
+    code = ("import sys; from types import SimpleNamespace\n"
+            "from gradebook import commands, compute, explain, export, records\n"
+            "from gradebook.policy import load_policy\n"
+            f"policy = load_policy({str(ROOT / 'course.toml')!r})\n"
+            f"rec = records.load(SimpleNamespace(db_url={url!r}), policy)\n"
+            "assert len(rec.roster) == 1 and len(rec.scores) and len(rec.receipts), rec\n"
+            "compute.compute(policy, rec)\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'nbgrader', 'nbformat'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_read_queries_name_the_declared_columns():
+    """The readers' SQL names the columns that the tables' definitions (the DDL) declare."""
+    from gradebook import course_tables
+
+    def names(table) -> tuple[str, ...]:
+        return tuple(c.name for c in table.columns)
+
+    assert course_db.AUDIT_COLUMNS == names(course_tables.audit_event)
+    assert set(course_db.REPLAY_COLUMNS) < set(course_db.AUDIT_COLUMNS)
+    assert ("id", *course_db.RECEIPT_COLUMNS) == names(course_tables.receipt)
+    assert course_db.WINDOW_COLUMNS == names(course_tables.speedtest_window)
+    assert (course_db.AUDIT_TABLE, course_db.RECEIPT_TABLE, course_db.WINDOW_TABLE) == (
+        course_tables.audit_event.name, course_tables.receipt.name, course_tables.speedtest_window.name)
+    assert course_db.receipt is course_tables.receipt  # the writers' name for it, as before
+
+
 def test_first_write_keeps_nbgrader_schema_first(db_url):
     with course_db.writing(db_url, gb_nbgrader.COURSE_ID) as conn:
         course_db.add_audit_events(conn, "roster", "r.csv", [
