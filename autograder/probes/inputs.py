@@ -6,8 +6,10 @@ kernel either, and it is keyed with the course's grading key, so nothing of the 
 recomputed from the repository's code.
 
 Design rules shared by the generators of kinds/*.py:
-- kNN inputs are integer-valued float64 "pixels" (0..255), as the notebook's data: squared distances are then
-  exact, so ‖x‖²+‖y‖²−2x·y code without clamping is exact too, and equal distances are real ties.
+- kNN inputs are integer-valued float64 "pixels" (0..255) by default, as the notebook's data: squared distances
+  are then exact, so ‖x‖²+‖y‖²−2x·y code without clamping is exact too, and equal distances are real ties.
+  `standardised_pixels` gives the non-integer values of preprocessed images instead, where that identity rounds
+  in float32 and float64 alike (the probes of the clamp at 0 need them).
 - SVM / softmax inputs are continuous (no margin is exactly 0) and use reg > 0 large enough to matter.
 """
 from __future__ import annotations
@@ -28,6 +30,16 @@ COMMON_PARAMS: dict[str, Any] = {"weight": 1.0, "torch": False}
 
 def pixels(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return rng.integers(0, 256, size=(n, dim)).astype(np.float64)
+
+
+def standardised_pixels(rng: np.random.Generator, n_train: int, n_test: int,
+                        dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training and test pixels standardised with the training rows' per-pixel mean and standard deviation:
+    values with full mantissas, so ‖x‖²+‖y‖²−2x·y rounds differently in every evaluation order."""
+    train, test = pixels(rng, n_train, dim), pixels(rng, n_test, dim)
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    std[std == 0] = 1.0  # a pixel equal in every training row (n_train = 1)
+    return (train - mean) / std, (test - mean) / std
 
 
 def balanced_labels(rng: np.random.Generator, n: int, n_classes: int) -> np.ndarray:

@@ -28,7 +28,7 @@ from autograder.probes.registry import KINDS
 log = logging.getLogger(__name__)
 
 # Bump when a comparator's tolerance or rule changes: the suite hash includes it (with the inputs' version).
-COMPARATOR_VERSION = f"2+inputs{course_inputs.INPUTS_VERSION}"
+COMPARATOR_VERSION = f"3+inputs{course_inputs.INPUTS_VERSION}"
 
 NO_RESULT = "no result arrived: the cell did not run or did not finish"
 MAX_MESSAGE = 400

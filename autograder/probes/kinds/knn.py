@@ -17,17 +17,46 @@ from autograder.probes._common import (
     passed,
 )
 from autograder.probes.decode import as_array
-from autograder.probes.inputs import balanced_labels, pixels
+from autograder.probes.inputs import balanced_labels, pixels, standardised_pixels
 from autograder.probes.registry import Call, ProbeKind, register
+
+# Nearly identical copies move every value by 1..N units in the last place (ulp) of the named type: far below
+# what ‖x‖²+‖y‖²−2x·y loses to rounding in that type, yet enough that code rounding ‖x‖² and x·y alike (the
+# same reduction for both) still differs. A float64 move vanishes in float32: there the row is identical.
+_NEAR_ULPS = ((np.float64, 4096), (np.float32, 64))
+
+
+def identical_or_nearly(rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
+    """Copies of `rows` in turn: exact, nearly identical in float64, nearly identical in float32 too."""
+    out = rows.copy()
+    for i in range(out.shape[0]):
+        if i % 3:
+            ftype, most = _NEAR_ULPS[i % 3 - 1]
+            steps = rng.integers(1, most + 1, size=out.shape[1]) * rng.choice((-1, 1), size=out.shape[1])
+            out[i] += steps * np.spacing(np.abs(out[i]).astype(ftype)).astype(np.float64)
+    return out
 
 
 def _knn_distances(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Any]:
-    X_train = pixels(rng, p["n_train"], p["dim"])
-    X_test = pixels(rng, p["n_test"], p["dim"])
-    if p["duplicates"]:
-        # exact duplicates: distance 0, where unclamped no-loop code must still not produce NaN
-        k = min(3, p["n_test"], p["n_train"])
-        X_test[:k] = X_train[rng.choice(p["n_train"], size=k, replace=False)]
+    if p["values"] == "integer":
+        X_train = pixels(rng, p["n_train"], p["dim"])
+        X_test = pixels(rng, p["n_test"], p["dim"])
+        if p["duplicates"]:
+            # exact duplicates: distance 0 (exact in float64 on integer pixels, so unclamped code passes here)
+            k = min(3, p["n_test"], p["n_train"])
+            X_test[:k] = X_train[rng.choice(p["n_train"], size=k, replace=False)]
+    elif p["values"] == "standardised":
+        X_train, X_test = standardised_pixels(rng, p["n_train"], p["n_test"], p["dim"])
+        if p["duplicates"]:
+            # the training rows come in pairs (an image, its copy), every test row copies the first of a pair:
+            # each close pair is an independent chance for unclamped ‖x‖²+‖y‖²−2x·y to round below 0, and
+            # there are enough of them that its NaN shows for every seed
+            half, n_test = p["n_train"] // 2, p["n_test"]
+            X_train[half:2 * half] = identical_or_nearly(rng, X_train[:half])
+            source = rng.choice(max(half, 1), size=n_test, replace=n_test > half)
+            X_test = identical_or_nearly(rng, X_train[source])
+    else:
+        raise ValueError(f"knn.distances: values must be 'integer' or 'standardised', not {p['values']!r}")
     return {"X": X_test, "Y": X_train}
 
 
@@ -97,6 +126,17 @@ def _knn_cross_validate(rng: np.random.Generator, p: dict[str, Any]) -> dict[str
 
 
 
+def _scale(X: np.ndarray, Y: np.ndarray) -> float:
+    return float(max((X**2).sum(1).max(initial=0.0), (Y**2).sum(1).max(initial=0.0)))
+
+
+def cancellation_atol(X: np.ndarray, Y: np.ndarray, ftype: type[np.floating]) -> float:
+    """What correct no-loop L2 code may be off by near 0 in `ftype`: there ‖x‖²+‖y‖²−2x·y keeps only its
+    rounding error, about ε·max‖x‖²·√dim (sums round like a random walk), and the distance its square root."""
+    eps = float(np.finfo(ftype).eps)
+    return 3.0 * float(np.sqrt(eps * _scale(X, Y) * np.sqrt(X.shape[1])))
+
+
 def distances(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     X, Y = inputs["X"], inputs["Y"]
     metric = params["metric"]
@@ -108,19 +148,17 @@ def distances(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Ve
         raise Mismatch(f"the distance matrix has shape {arr.shape}, expected {ref.shape}: "
                        "D[i, j] is the distance from X[i] (first argument) to Y[j] (second argument)")
     check_shape(arr, ref.shape, "the distance matrix")
-    if is_low_precision(arr.dtype):
-        # float32 cancellation in ‖x‖²+‖y‖²−2x·y: about sqrt(ε·‖x‖²) absolute near zero distances
-        scale = float(max((X**2).sum(1).max(), (Y**2).sum(1).max()))
-        rtol, atol = 1e-5, 4.0 * np.sqrt(1.2e-7 * scale)
-    else:
-        rtol, atol = 1e-9, 1e-6
+    low = is_low_precision(arr.dtype)
+    rtol, atol = (1e-5, 4.0 * np.sqrt(1.2e-7 * _scale(X, Y))) if low else (1e-9, 1e-6)
+    if metric == "l2":
+        atol = max(atol, cancellation_atol(X, Y, np.float32 if low else np.float64))
     hint = ""
     finite = np.isfinite(arr)
     if metric == "l2":
         if finite.all() and np.allclose(arr, ref**2, rtol=1e-5, atol=1e-3):
             hint = "; these look like squared distances: take the square root"
         elif not finite.all():
-            hint = "; for identical points ‖x‖²+‖y‖²−2x·y can round below 0: clamp at 0 before the square root"
+            hint = "; for identical or nearly identical points ‖x‖²+‖y‖²−2x·y can round below 0: clamp at 0 before the square root"
     else:
         if finite.all() and np.allclose(arr, _ref.pairwise_distances(X, Y, "l2"), rtol=1e-5, atol=1e-3):
             hint = "; these are L2 distances: L1 sums the absolute differences"
@@ -197,9 +235,13 @@ def cross_validate(params: dict[str, Any], inputs: dict[str, Any], result: Any) 
 
 register(
     ProbeKind("knn.distances", _knn_distances,
-              {"n_train": 40, "n_test": 15, "dim": 48, "metric": "l2", "duplicates": True},
+              {"n_train": 40, "n_test": 15, "dim": 48, "metric": "l2", "duplicates": True, "values": "integer"},
               Call(args=("X", "Y")), distances,
-              doc="D[i, j] = distance(X[i], Y[j]); metric 'l2' or 'l1' (comparator only)"),
+              doc="D[i, j] = distance(X[i], Y[j]); metric 'l2' or 'l1' (comparator only); values 'integer' "
+                  "(pixels 0..255, exact in float64; duplicates: 3 test rows equal training rows) or "
+                  "'standardised' (per-pixel mean and std removed; duplicates: the training rows come in pairs, "
+                  "every test row copies one, exactly or a few ulps away, so that unclamped ‖x‖²+‖y‖²−2x·y "
+                  "gives NaN for every seed)"),
     ProbeKind("knn.predict_labels", _knn_predict_labels,
               {"n_train": 40, "n_test": 12, "k": 4, "n_classes": 10, "ties": "vote"},
               Call(args=("dists", "y_train", "k")), predict_labels,

@@ -7,6 +7,7 @@ import torch
 from probe_helpers import SEEDS
 
 from autograder.probes._ref import acceptable_votes
+from autograder.probes.inputs import make_inputs
 
 
 def l2_no_loops(X, Y):
@@ -14,7 +15,7 @@ def l2_no_loops(X, Y):
     return np.sqrt(np.maximum(d2, 0))
 
 
-def l2_unclamped(X, Y):  # 29 of 32 students: exact (hence fine) on integer pixel data
+def l2_unclamped(X, Y):  # exact on integer pixels in float64: only values="standardised" can see it (below)
     return np.sqrt(np.sum(X**2, 1)[:, None] + np.sum(Y**2, 1)[None, :] - 2 * X @ Y.T)
 
 
@@ -33,8 +34,86 @@ def vote(dists, y_train, k, order=None):
 # ---------------------------------------------------------------------------------------- distances
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("fn", [l2_no_loops, l2_unclamped], ids=["clamped", "unclamped"])
-def test_l2_correct_forms_pass(run, fn, seed):
+def test_l2_correct_forms_pass_on_integer_pixels(run, fn, seed):
     assert run(fn, "knn.distances", {}, seed).status == "passed"
+
+
+# ------------------------------------------------------ standardised values: the clamp at 0 is visible
+STANDARDISED = {"values": "standardised", "n_train": 200, "n_test": 150}  # as the notebook's hidden tests
+STANDARDISED_WIDE = {"values": "standardised", "n_train": 40, "n_test": 40, "dim": 3072}
+
+
+def _torch_sq(X, Y):
+    return (X**2).sum(1)[:, None] + (Y**2).sum(1)[None] - 2 * X @ Y.T
+
+
+def _torch_addmm(X, Y):
+    return torch.addmm((X * X).sum(1, keepdim=True) + (Y * Y).sum(1)[None], X, Y.T, beta=1.0, alpha=-2.0)
+
+
+# (name, torch inputs?, squared distances of the (possibly converted) inputs): the no-loop forms students write
+SQUARED_FORMS = [
+    ("numpy float64", False, lambda X, Y: np.sum(X**2, 1)[:, None] + np.sum(Y**2, 1)[None, :] - 2 * X @ Y.T),
+    ("numpy float32", False, lambda X, Y: _np32(X, Y)),
+    ("numpy einsum", False, lambda X, Y: np.einsum("ij,ij->i", X, X)[:, None] + np.einsum("ij,ij->i", Y, Y)
+     - 2 * X.dot(Y.T)),
+    ("torch float64", True, _torch_sq),
+    ("torch float32", True, lambda X, Y: _torch_sq(X.float(), Y.float())),
+    ("torch addmm", True, _torch_addmm),
+    ("torch addmm float32", True, lambda X, Y: _torch_addmm(X.float(), Y.float())),
+    ("torch Gram diagonal", True, lambda X, Y: torch.diag(X @ X.T)[:, None] + torch.diag(Y @ Y.T)[None] - 2 * X @ Y.T),
+]
+
+
+def _np32(X, Y):
+    X, Y = X.astype(np.float32), Y.astype(np.float32)
+    return np.sum(X**2, 1)[:, None] + np.sum(Y**2, 1)[None, :] - 2 * X @ Y.T
+
+
+def _sqrt(d2, clamp: bool):
+    if isinstance(d2, torch.Tensor):
+        return torch.sqrt(torch.clamp(d2, min=0.0) if clamp else d2)
+    with np.errstate(invalid="ignore"):  # the NaN is the point
+        return np.sqrt(np.maximum(d2, 0) if clamp else d2)
+
+
+def test_standardised_inputs_are_non_integer_and_every_test_row_has_close_training_rows():
+    inputs = make_inputs("knn.distances", 3, STANDARDISED)
+    X, Y = inputs["X"], inputs["Y"]
+    assert X.shape == (150, 48) and Y.shape == (200, 48) and not np.all(Y == np.round(Y))
+    assert abs(Y.mean()) < 0.1 and 0.8 < Y.std() < 1.2
+    D = l1(X, Y)
+    close = D < 1e-3 * np.median(D)
+    assert np.all(close.sum(axis=1) == 2), "each test row: its training row and that row's copy"
+    def identical(A, B):
+        return np.array([np.any(np.all(a == B, axis=1)) for a in A])
+    exact, exact32 = identical(X, Y), identical(X.astype(np.float32), Y.astype(np.float32))
+    # in turn: identical; nearly identical in float64 but (almost always) identical in float32; nearly identical
+    assert exact[::3].all() and not exact[1::3].any() and not exact[2::3].any()
+    assert exact32[1::3].mean() > 0.9 and not exact32[2::3].any()
+    with pytest.raises(ValueError, match="values must be 'integer' or 'standardised'"):
+        make_inputs("knn.distances", 0, {"values": "normalised"})
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("params", [STANDARDISED, STANDARDISED_WIDE], ids=["dim48", "dim3072"])
+@pytest.mark.parametrize("name, as_torch, sq", SQUARED_FORMS, ids=[f[0] for f in SQUARED_FORMS])
+def test_standardised_duplicates_fail_unclamped_code_and_pass_clamped_code(run, name, as_torch, sq, params, seed):
+    params = {**params, "torch": as_torch}
+    v = run(lambda X, Y: _sqrt(sq(X, Y), clamp=False), "knn.distances", params, seed)
+    assert (v.status, v.fraction) == ("failed", 0.0) and "clamp at 0" in v.message, v
+    v = run(lambda X, Y: _sqrt(sq(X, Y), clamp=True), "knn.distances", params, seed)
+    assert (v.status, v.fraction) == ("passed", 1.0), v.message
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("params", [STANDARDISED, STANDARDISED_WIDE], ids=["dim48", "dim3072"])
+def test_standardised_duplicates_pass_direct_differences(run, dtype, params):
+    def fn(X, Y):
+        X, Y = X.astype(dtype), Y.astype(dtype)
+        return np.sqrt(((X[:, None, :] - Y[None, :, :]) ** 2).sum(-1))
+    v = run(fn, "knn.distances", params, 5)
+    assert (v.status, v.fraction) == ("passed", 1.0), v.message
 
 
 @pytest.mark.parametrize("form", ["float32", "matrix", "tensor", "tensor32", "float32_direct"])
