@@ -7,6 +7,8 @@ Nothing is ever rewritten, so every grade can be reproduced from the log.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import pandas as pd
 
 from gradebook import course_db
@@ -19,13 +21,18 @@ def read_log(db_url: str) -> pd.DataFrame:
 
 
 def replay(log: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Current table per kind: the last value of every (key, field) set after the key's last delete, rows in
-    the order their keys were first set since then. One pass in seq order: a plain dict per kind keeps that
-    order (a delete drops the key, a later set appends it again); pandas pivots cost ten times more here."""
-    state: dict[str, dict[str, dict[str, str]]] = {kind: {} for kind in KINDS}
+    """Current table per kind from the audit log (as course_db.read_audit returns it): see replay_events."""
     log = log.sort_values("seq", kind="stable")
-    for kind, key, field, new, action in zip(*(log[c].tolist() for c in ("kind", "key", "field", "new", "action")),
-                                             strict=True):
+    return replay_events(zip(*(log[c].tolist() for c in course_db.REPLAY_COLUMNS), strict=True))
+
+
+def replay_events(events: Iterable[Sequence[str]]) -> dict[str, pd.DataFrame]:
+    """Current table per kind: the last value of every (key, field) set after the key's last delete, rows in
+    the order their keys were first set since then. events: (kind, key, field, new, action) in seq order.
+    One pass: a plain dict per kind keeps that order (a delete drops the key, a later set appends it again);
+    pandas pivots cost ten times more here."""
+    state: dict[str, dict[str, dict[str, str]]] = {kind: {} for kind in KINDS}
+    for kind, key, field, new, action in events:
         rows = state.get(kind)
         if rows is None:
             continue
@@ -77,6 +84,6 @@ def import_rows(db_url: str, course_id: str, kind: str, rows: list[dict[str, str
                 source: str) -> list[dict[str, str]]:
     """Diff against the current table and append the events, all in one transaction under the write lock."""
     with course_db.writing(db_url, course_id) as conn:
-        events = diff_events(kind, rows, replay(course_db.read_audit(conn, for_replay=True)).get(kind))
+        events = diff_events(kind, rows, replay_events(course_db.audit_events(conn)).get(kind))
         course_db.add_audit_events(conn, kind, source, events)
     return events

@@ -20,11 +20,20 @@ EPS = 1e-9  # float sums such as 0.1 + 0.2: "exactly 50 %" must pass
 
 def _pivot(frame: pd.DataFrame, value: str, index: pd.Index, columns: list[str], key: str = "student_id"
            ) -> pd.DataFrame:
-    sub = frame[frame["item"].isin(columns)]
-    if sub.empty:
-        return pd.DataFrame(index=index, columns=columns, dtype=float if value != "received_at" else object)
-    wide = sub.drop_duplicates([key, "item"], keep="last").set_index([key, "item"])[value].unstack()
-    return wide.reindex(index=index, columns=columns)
+    """frame's `value` (as float) by index (key) x columns (item); where a (key, item) repeats, the last row
+    counts; keys not in the index are left out, missing cells are NaN. Positions by hash lookups and one
+    scatter: a set_index/unstack pivot factorizes every key again and cost most of compute()."""
+    out = np.full((len(index), len(columns)), np.nan)
+    if len(frame) and len(columns):
+        rows = index.get_indexer(frame[key])
+        cols = pd.Index(columns).get_indexer(frame["item"])
+        hit = (rows >= 0) & (cols >= 0)
+        pos = (rows * len(columns) + cols)[hit]
+        values = np.asarray(frame[value], dtype=float)[hit]
+        _, first_from_end = np.unique(pos[::-1], return_index=True)  # the last row of each position
+        last = len(pos) - 1 - first_from_end
+        out.flat[pos[last]] = values[last]
+    return pd.DataFrame(out, index=index, columns=columns)
 
 
 def _epoch(col: pd.Series) -> np.ndarray:
@@ -68,14 +77,14 @@ class _Inputs:
         self.n = len(self.idx)
         self.roster = {c: roster[c].to_numpy() for c in ("first_name", "last_name", "email", "id_number")}
         nb = policy.nbgrader_items
-        self.raw = _pivot(rec.scores, "score", self.idx, nb).astype(float)
-        self.max = _pivot(rec.scores, "max_score", self.idx, nb).astype(float)
+        self.raw = _pivot(rec.scores, "score", self.idx, nb)
+        self.max = _pivot(rec.scores, "max_score", self.idx, nb)
         receipts = pd.DataFrame({"student_id": rec.receipts["student_id"], "item": rec.receipts["item"],
                                  "at": _epoch(rec.receipts["received_at"])})
         # epoch seconds: vectorised, no Timestamp objects
-        self.received = _pivot(receipts, "at", self.idx, nb).astype(float)
-        self.extension = _pivot(rec.extensions, "extra_s", self.idx, nb).astype(float).fillna(0.0)
-        self.manual = _pivot(rec.manual, "score", self.idx, list(policy.manual_items)).astype(float)
+        self.received = _pivot(receipts, "at", self.idx, nb)
+        self.extension = _pivot(rec.extensions, "extra_s", self.idx, nb).fillna(0.0)
+        self.manual = _pivot(rec.manual, "score", self.idx, list(policy.manual_items))
 
     def local(self, seconds: np.ndarray) -> pd.Series:
         return _local(seconds, self.idx, self.policy.timezone)
@@ -145,13 +154,13 @@ def _team_item(inp: _Inputs, item: Item, cols: dict[str, object]) -> np.ndarray:
 def _speedtests(inp: _Inputs, st: SpeedTests, cols: dict[str, object]) -> np.ndarray:
     """Points for the speed tests together: each test's fraction in its window, the lowest dropped."""
     acc = inp.rec.accommodations
-    extra_all = _pivot(acc, "extra_s", inp.idx, ["*"]).astype(float)["*"]
+    extra_all = _pivot(acc, "extra_s", inp.idx, ["*"])["*"]
     fracs = []
     for test in st.tests:
         p = f"{test.name}."
         r, m = inp.raw[test.name].to_numpy(), inp.max[test.name].to_numpy()
         got = inp.received[test.name].to_numpy()
-        specific = _pivot(acc, "extra_s", inp.idx, [test.name]).astype(float)[test.name]
+        specific = _pivot(acc, "extra_s", inp.idx, [test.name])[test.name]
         extra = specific.fillna(extra_all).fillna(0.0).to_numpy()
         length = (st.duration_s if test.duration_s is None else test.duration_s) + (
             st.grace_s if test.grace_s is None else test.grace_s)

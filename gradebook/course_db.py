@@ -34,7 +34,7 @@ Reader: TypeAlias = "Connection | sqlite3.Connection"
 
 AUDIT_TABLE, RECEIPT_TABLE, WINDOW_TABLE = "course_audit_event", "course_receipt", "course_speedtest_window"
 AUDIT_COLUMNS = ("seq", "at", "source", "kind", "key", "field", "old", "new", "action")
-REPLAY_COLUMNS = ("seq", "kind", "key", "field", "new", "action")  # what a replay reads
+REPLAY_COLUMNS = ("kind", "key", "field", "new", "action")  # what a replay reads, in seq order
 RECEIPT_COLUMNS = ("assignment", "student_id", "version", "received_at", "owner_uid", "expected_uid", "status",
                    "reason", "path")
 WINDOW_COLUMNS = ("test", "opened_at", "duration_s", "grace_s", "closed_at")
@@ -166,17 +166,22 @@ def writing(db_url: str, course_id: str) -> Iterator[Connection]:
 # --- audit log ------------------------------------------------------------------------------------
 
 
-def read_audit(conn: Reader | None, present: set[str] | None = None, for_replay: bool = False) -> pd.DataFrame:
-    """The audit log in seq order (text columns; `at` as ISO 8601 UTC). present: tables(conn), if known;
-    for_replay: only the columns a replay reads (the grades of 10 000 students replay ~80 000 events)."""
-    names = REPLAY_COLUMNS if for_replay else AUDIT_COLUMNS
+def read_audit(conn: Reader | None, present: set[str] | None = None) -> pd.DataFrame:
+    """The audit log in seq order (text columns; `at` as ISO 8601 UTC). present: tables(conn), if known."""
     if conn is None or AUDIT_TABLE not in (tables(conn) if present is None else present):
-        return pd.DataFrame({c: pd.Series(dtype=int if c == "seq" else object) for c in names})
-    log = frame(rows(conn, select_sql(AUDIT_TABLE, names, order_by="seq")), names)
+        return pd.DataFrame({c: pd.Series(dtype=int if c == "seq" else object) for c in AUDIT_COLUMNS})
+    log = frame(rows(conn, select_sql(AUDIT_TABLE, AUDIT_COLUMNS, order_by="seq")), AUDIT_COLUMNS)
     log["seq"] = log["seq"].astype(int)
-    if "at" in log:
-        log["at"] = [a.isoformat(timespec="seconds") for a in _utc(log["at"])]
+    log["at"] = [a.isoformat(timespec="seconds") for a in _utc(log["at"])]
     return log
+
+
+def audit_events(conn: Reader | None, present: set[str] | None = None) -> list[Sequence[Any]]:
+    """What a replay reads, as rows in seq order: (kind, key, field, new, action); the grades of 10 000
+    students replay ~80 000 events, so no DataFrame is built for them."""
+    if conn is None or AUDIT_TABLE not in (tables(conn) if present is None else present):
+        return []
+    return rows(conn, select_sql(AUDIT_TABLE, REPLAY_COLUMNS, order_by="seq"))
 
 
 def _utc(col: pd.Series) -> pd.Series:
@@ -206,13 +211,15 @@ def add_audit_events(conn: Connection, kind: str, source: str, events: list[dict
 # --- receipt log ----------------------------------------------------------------------------------
 
 
-def read_receipts(conn: Reader | None, present: set[str] | None = None) -> pd.DataFrame:
-    """Every receipt (accepted and rejected) in the order recorded; received_at as tz-aware UTC."""
+def read_receipts(conn: Reader | None, present: set[str] | None = None,
+                  columns: Sequence[str] = RECEIPT_COLUMNS) -> pd.DataFrame:
+    """Every receipt (accepted and rejected) in the order recorded; received_at as tz-aware UTC.
+    columns: those to read (received_at among them), if not all."""
     if conn is None or RECEIPT_TABLE not in (tables(conn) if present is None else present):
-        out = pd.DataFrame({c: pd.Series(dtype=object) for c in RECEIPT_COLUMNS})
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
         out["received_at"] = pd.Series(dtype="datetime64[ns, UTC]")
         return out
-    out = frame(rows(conn, select_sql(RECEIPT_TABLE, RECEIPT_COLUMNS, order_by="id")), RECEIPT_COLUMNS)
+    out = frame(rows(conn, select_sql(RECEIPT_TABLE, columns, order_by="id")), columns)
     out["received_at"] = _utc(out["received_at"])
     return out
 

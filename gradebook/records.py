@@ -51,6 +51,9 @@ def empty_records() -> Records:
 # --------------------------------------------------------------------------------------------------
 
 
+GRADED_FROM = ("assignment", "student_id", "status", "received_at")  # the receipt log's columns read here
+
+
 def graded_receipts(log: pd.DataFrame) -> pd.DataFrame:
     """Receipt log -> the graded version per (student, assignment): the newest accepted one by server time."""
     log = log[log["status"] == "accepted"]
@@ -107,10 +110,10 @@ def load(course, policy: Policy) -> Records:  # course: course_dir.CourseDir
 
     with course_db.reading(course.db_url) as conn:
         present = course_db.tables(conn)
-        tables = audit.replay(course_db.read_audit(conn, present, for_replay=True))
+        tables = audit.replay_events(course_db.audit_events(conn, present))
         scores = nbgrader_db.scores(conn, policy.nbgrader_items, present)
         students = nbgrader_db.students(conn, present)
-        receipts = graded_receipts(course_db.read_receipts(conn, present))
+        receipts = graded_receipts(course_db.read_receipts(conn, present, GRADED_FROM))
         windows = course_db.read_windows(conn, present)
     rec = from_tables(policy, tables, scores, receipts, fallback_roster=students)
     rec.windows = windows
