@@ -1,5 +1,8 @@
 """Benchmark: `course grades` and `course explain` end to end from a real gradebook database, next to
-`nbgrader export` on the same database. Goals: 10 000 students -> grades CSV in <= 5 s; explain <= 1 s.
+`nbgrader export` on the same database. Goals, end to end (process start to exit): 10 000 students ->
+grades CSV in <= 5 s; `course explain STUDENT` on a small course <= 1 s. Both are printed as CPU time
+(user + system: what holds on a loaded machine) and wall time, each with the goal, and as ratios to
+`nbgrader export` measured in the same run.
 
 For each size N a course is built in a temporary folder: nbgrader's schema, assignments, notebooks and
 grade cells through nbgrader's own API; N students with their submissions and grades (10 % missing per
@@ -141,7 +144,7 @@ def best(argv: list[str], root: Path, env: dict[str, str], repeat: int) -> tuple
 
 def check_same_scores(grades_csv: Path, export_csv: Path) -> int:
     """nbgrader export's raw_score == course grades' raw score for every submission; returns how many."""
-    ours = {}
+    ours: dict[tuple[str, str], str] = {}
     with open(grades_csv) as fh:
         for r in csv.DictReader(fh):
             ours |= {(k.removesuffix(".raw"), r["student_id"]): v for k, v in r.items() if k.endswith(".raw")}
@@ -197,34 +200,48 @@ def _cell(t: tuple[float, float] | None, width: int) -> str:
     return f"{text:>{width}}"
 
 
+def _ratio(peer: tuple[float, float] | None, ours: tuple[float, float]) -> str:
+    """How many times longer the peer took: wall (CPU)."""
+    return "-" if peer is None else f"{peer[0] / ours[0]:.1f}x ({peer[1] / ours[1]:.1f}x)"
+
+
+def goal_line(what: str, r: dict, key: str, limit: float, size: int | None = None) -> str:
+    """One goal, end to end: CPU (user + system, the figure that holds on a loaded machine) and wall time,
+    each against the limit, next to `nbgrader export` on the same database when it ran. size: the cohort
+    the goal is set for, where the run had none that large."""
+    wall, cpu = r[key]
+    line = (f"goal: {what} <= {limit:g} s end to end, {r['students']} students: CPU {cpu:.2f} s "
+            f"({'met' if cpu <= limit else 'MISSED'}), wall {wall:.2f} s ({'met' if wall <= limit else 'MISSED'})")
+    if size is not None and r["students"] < size:
+        line += f" (the goal is for {size} students: --students ...,{size})"
+    if "export" in r:
+        line += (f"; nbgrader export on the same database: CPU {r['export'][1]:.2f} s, wall {r['export'][0]:.2f} s, "
+                 f"{_ratio(r['export'], r[key])} as long")
+    return line
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", default="5,300,3000,10000", help="comma-separated cohort sizes")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each course command (best is printed)")
     ap.add_argument("--no-peer", action="store_true", help="skip `nbgrader export` (minutes for 10 000)")
     args = ap.parse_args()
-    print("wall seconds (CPU seconds of the command), best of --repeat; nbgrader export runs once")
+    print("wall seconds (CPU seconds: user + system of the command), best of --repeat; nbgrader export runs once;"
+          " peer/ours = how many times longer nbgrader export took")
     print(f"{'students':>8} {'scores':>7} {'course grades':>18} {'(moodle)':>18} {'course explain':>18} "
-          f"{'nbgrader export':>20} {'export/grades':>14}")
+          f"{'nbgrader export':>20} {'export/grades':>14} {'export/explain':>15}")
     results = []
     for n in (int(x) for x in args.students.split(",")):
         r = one_size(n, args.repeat, not args.no_peer)
         results.append(r)
-        ratio = "-"
-        if "export" in r:
-            ratio = f"{r['export'][0] / r['grades'][0]:.1f}x ({r['export'][1] / r['grades'][1]:.1f}x)"
         print(f"{n:8d} {r['rows']:7d} {_cell(r['grades'], 18)} {_cell(r['moodle'], 18)} {_cell(r['explain'], 18)} "
-              f"{_cell(r.get('export'), 20)} {ratio:>14}"
+              f"{_cell(r.get('export'), 20)} {_ratio(r.get('export'), r['grades']):>14} "
+              f"{_ratio(r.get('export'), r['explain']):>15}"
               + (f"  same raw score for all {r['checked']} submissions" if "checked" in r else ""), flush=True)
-    big = max(results, key=lambda r: r["students"])
-    small = min(results, key=lambda r: r["students"])
-    load = os.getloadavg()[0]
-    print(f"goal: course grades for {big['students']} students <= 5 s: wall {big['grades'][0]:.2f} s "
-          f"({'met' if big['grades'][0] <= 5 else 'MISSED'}), CPU {big['grades'][1]:.2f} s "
-          f"({'met' if big['grades'][1] <= 5 else 'MISSED'}); course explain on {small['students']} students <= 1 s: "
-          f"wall {small['explain'][0]:.2f} s ({'met' if small['explain'][0] <= 1 else 'MISSED'}), CPU "
-          f"{small['explain'][1]:.2f} s ({'met' if small['explain'][1] <= 1 else 'MISSED'}); "
-          f"load average {load:.1f} on {os.cpu_count()} CPUs")
+    print(goal_line("course grades", max(results, key=lambda r: r["students"]), "grades", 5.0, size=10_000))
+    print(goal_line("course explain STUDENT", min(results, key=lambda r: r["students"]), "explain", 1.0))
+    print(f"machine: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end (wall times count "
+          "the waits for a core; CPU times do not)")
 
 
 if __name__ == "__main__":
