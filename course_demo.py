@@ -7,6 +7,14 @@ import math
 import os
 
 
+def _cohort_size(text: str) -> int:
+    from demo.cohort import SMALLEST
+
+    if not text.isdigit() or not SMALLEST <= int(text) <= 99:
+        raise argparse.ArgumentTypeError(f"must be a whole number from {SMALLEST} to 99, not {text}")
+    return int(text)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "demo",
@@ -20,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", default="/tmp/course-demo",
                    help="scratch directory, emptied and rebuilt by every run (default /tmp/course-demo)")
     p.add_argument("--window", type=int, default=90, help="speed test window in seconds (default 90)")
+    p.add_argument("--students", type=_cohort_size, default=30, metavar="N",
+                   help="size of the class (default 30, at least 21: the 14 planted cases, correct work and "
+                        "enough hand-ins for the similarity check)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="grading processes (default: cores)")
     p.add_argument("--no-sandbox", action="store_true", help="grade without the kernel sandbox")
     p.set_defaults(handler="course_demo:run")
@@ -72,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = term.run_term(Path(args.dir), args.window, args.workers,
-                               sandbox=not args.no_sandbox and _sandbox_ok())
+                               sandbox=not args.no_sandbox and _sandbox_ok(), size=args.students)
     except DemoError as e:
         print(f"course demo: {e}")
         return 1

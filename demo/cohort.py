@@ -23,6 +23,10 @@ PROFILES = {
     9: "late_grace", 10: "late_days", 11: "past_cutoff", 12: "extension", 13: "missing", 14: "speed_late",
 }
 COHORT = 30
+# The smallest class: the planted cases, correct work, and at least 20 hand-ins of assignment 1 (one student is
+# missing), below which `course similarity` counts no code as the course's common code, and independent
+# correct solutions (all written from the same solution here) would look copied.
+SMALLEST = 21
 
 
 @dataclass(frozen=True)

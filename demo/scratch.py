@@ -6,13 +6,12 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from demo.timing import Clock
+from demo.timing import Child, Clock
 
 REPO = Path(__file__).resolve().parents[1]
 MARKER = ".course-demo"
@@ -57,16 +56,21 @@ class Scratch:
 
     def course(self, *argv: str, live: bool = False) -> str:
         """`course ARGV` in the scratch course; `live` lets its output (progress bars) reach the terminal."""
-        with self.clock.step(f"course {' '.join(argv)}"):
-            proc = subprocess.run([sys.executable, "-m", "course_cli", *argv], cwd=self.root, env=self.env(),
-                                  text=True, check=False, timeout=1800,
-                                  **({} if live else {"capture_output": True}))
-        last = self.clock.last()
-        print(f"[demo] {last.name}  ({last.wall_s:.1f} s, CPU {last.cpu_s:.1f} s)", flush=True)
-        if proc.returncode != 0:
-            tail = "" if live else (proc.stderr or proc.stdout).strip().splitlines()[-1:]
-            raise DemoError(f"course {' '.join(argv)} failed (exit {proc.returncode}): {' '.join(tail)}")
-        return proc.stdout or ""
+        done = Child([sys.executable, "-m", "course_cli", *argv], cwd=self.root, env=self.env(),
+                     capture=not live).wait()
+        step = self.clock.add(f"course {' '.join(argv)}", done.wall_s, done.cpu_s)
+        print(f"[demo] {step.name}  ({step.wall_s:.1f} s, CPU {step.cpu_s:.1f} s)", flush=True)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
+            raise DemoError(f"course {' '.join(argv)} failed (exit {done.returncode}): {' '.join(tail)}")
+        return done.stdout
+
+    def courses(self, *commands: list[str]) -> list[str]:
+        """Several `course` commands at once (each in a thread that waits for its process); their outputs."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(commands)) as pool:
+            return list(pool.map(lambda argv: self.course(*argv), commands))
 
 
 def fresh(base: Path, clock: Clock) -> Scratch:
@@ -76,8 +80,9 @@ def fresh(base: Path, clock: Clock) -> Scratch:
             raise DemoError(f"{base} exists and is not a demo directory: choose another with --dir")
         shutil.rmtree(base)
     s = Scratch(base, clock)
-    for p in (base, s.homes):
-        p.mkdir(parents=True)
+    made = [p for p in reversed(base.parents) if not p.exists()]  # parents made here, too (umask 077)
+    for p in (*made, base, s.homes):
+        p.mkdir()
         os.chmod(p, 0o711)  # students traverse to the exchange and their homes, and list nothing
     (base / MARKER).write_text("made by `course demo`; removed by the next run\n")
     (s.root / "source").mkdir(parents=True)
@@ -104,28 +109,21 @@ def ensure_accounts(names: list[str]) -> None:
                            capture_output=True)
 
 
-def start_student(s: Scratch, student: str, items: list[str]) -> subprocess.Popen:
-    """The student's fetch and submit, run with their own uid (runuser), nothing inherited from root."""
-    home = s.homes / student
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(home), "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(["runuser", "-u", student, "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()),
-                             sys.executable, "-m", "demo.student", str(s.exchange), str(home),
-                             str(s.base / "work" / student), *items],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # its own process group: stop_student ends all of it
+def start_class(s: Scratch, plan: list[tuple[str, list[str]]]) -> Child:
+    """The students' fetch and submit, each as their own account (demo.classroom), all at once."""
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(REPO)}
+    return Child([sys.executable, "-m", "demo.classroom", str(s.exchange), str(s.base),
+                  *(f"{student}={','.join(items)}" for student, items in plan)],
+                 cwd=REPO, env=env, session=True)  # its own process group: kill() ends every student
 
 
-def stop_student(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def finish_student(proc: subprocess.Popen, student: str, items: list[str]) -> None:
-    _, err = proc.communicate(timeout=1800)
-    if proc.returncode != 0:
-        last = (err.strip().splitlines() or ["no output"])[-1]
-        raise DemoError(f"{student} could not submit {' '.join(items)}: {last}")
+def finish_class(child: Child, what: str) -> float:
+    """Wait for the class; its CPU seconds. A student who could not hand in fails the demo with their line."""
+    done = child.wait()
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["no output"]
+        raise DemoError(f"students could not hand in {what}: {' / '.join(lines[-3:])}")
+    return done.cpu_s
 
 
 def set_policy(s: Scratch, item: str, key: str, value: str) -> None:

@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -54,17 +55,19 @@ def prepare_work(s: scratch.Scratch, students: list[Student]) -> None:
     os.chmod(s.base / "work", 0o711)
 
 
+def _roster(s: scratch.Scratch, students: list[Student]) -> Path:
+    (s.base / "csv").mkdir()
+    rows = [f"{st.id},Student,{st.id[-2:]},{st.id}@example.org,{1000 + n}" for n, st in enumerate(students)]
+    return _write_csv(s.base / "csv" / "roster.csv", "student_id,first_name,last_name,email,id_number", rows)
+
+
 def records(s: scratch.Scratch, students: list[Student]) -> None:
-    """Roster, extensions and accommodations: known before the term's work comes in."""
+    """Extensions and accommodations: known before the term's work comes in (the roster is imported first)."""
     ids = [st.id for st in students]
     d = s.base / "csv"
-    d.mkdir()
-    roster = [f"{i},Student,{i[-2:]},{i}@example.org,{1000 + n}" for n, i in enumerate(ids)]
     late_days, cutoff = (cohort.by_profile(students, p).id for p in ("late_days", "past_cutoff"))
     ext = [f"{cohort.by_profile(students, 'extension').id},assignment1,2d"]
     ext += [f"{i},assignment2,{'6d' if i == late_days else '9d'}" for i in ids if i != cutoff]
-    s.course("import", "roster", str(_write_csv(d / "roster.csv", "student_id,first_name,last_name,email,"
-                                                "id_number", roster)))
     s.course("import", "extensions", str(_write_csv(d / "extensions.csv", "student_id,item,extra", ext)))
     s.course("import", "accommodations", str(_write_csv(d / "accommodations.csv", "student_id,item,extra",
                                                         [f"{ids[-1]},{SPEEDTEST},10s"])))
@@ -86,17 +89,17 @@ def manual_items(s: scratch.Scratch, students: list[Student]) -> None:
 def hand_in(s: scratch.Scratch, batch: list[tuple[Student, list[str]]], what: str, while_waiting=None) -> None:
     """Every student of the batch at once, each as their own account; `while_waiting` runs meanwhile (the
     instructor opening the speed test the students sit ready for)."""
-    with s.clock.step(f"students hand in: {what}"):
-        jobs = [(st, items, scratch.start_student(s, st.id, items)) for st, items in batch if items]
-        try:
-            if while_waiting is not None:
-                while_waiting()
-            for st, items, proc in jobs:
-                scratch.finish_student(proc, st.id, items)
-        finally:  # a failed step leaves no student process waiting behind it
-            for _, _, proc in jobs:
-                scratch.stop_student(proc)
-    _say(f"{len(jobs)} students handed in {what}")
+    plan = [(st.id, items) for st, items in batch if items]
+    start = time.monotonic()
+    child = scratch.start_class(s, plan)
+    try:
+        if while_waiting is not None:
+            while_waiting()
+        cpu = scratch.finish_class(child, what)
+    finally:  # a failed step leaves no student process waiting behind it
+        child.kill()
+    s.clock.add(f"students hand in: {what}", time.monotonic() - start, cpu)
+    _say(f"{len(plan)} students handed in {what}")
 
 
 def _window_end(s: scratch.Scratch) -> dt.datetime:
@@ -121,26 +124,31 @@ def _dates(s: scratch.Scratch, start: dt.datetime) -> None:
     scratch.set_policy(s, "speedtests", "grace", '"5s"')
 
 
-def setup(base: Path, clock: Clock) -> tuple[scratch.Scratch, list[Student]]:
+def setup(base: Path, clock: Clock, size: int) -> tuple[scratch.Scratch, list[Student]]:
     """The scratch course, the accounts and their work, this term's dates, the records, the releases."""
     start = dt.datetime.now(dt.UTC)
     with clock.step("scratch course"):
         s = scratch.fresh(base, clock)
-    students = cohort.cohort()
+    students = cohort.cohort(size)
     with clock.step("student accounts"):
         scratch.ensure_accounts([st.id for st in students])
     with clock.step("students' work (notebooks)"):
         prepare_work(s, students)
     _dates(s, start)
-    records(s, students)
-    for a in cohort.ASSIGNMENTS:
-        _say(s.course("release", a).strip().splitlines()[-1])
+    s.course("import", "roster", str(_roster(s, students)))  # first: it creates the course's database
+    with ThreadPoolExecutor(len(cohort.ASSIGNMENTS)) as pool:  # the releases beside the other records
+        released = [pool.submit(s.course, "release", a) for a in cohort.ASSIGNMENTS]
+        records(s, students)
+        for f in released:
+            _say(f.result().strip().splitlines()[-1])
     s.course("doctor", "--fix")  # as an instructor does once: the data folder traversable for the exchange
     return s, students
 
 
-def students_work(s: scratch.Scratch, students: list[Student], window_s: int, flags: list[str]) -> None:
-    """The speed test in the lecture (students ready before it opens), assignments 1 and 2, then the late ones."""
+def term(s: scratch.Scratch, students: list[Student], window_s: int, workers: int, flags: list[str]) -> dict:
+    """The speed test in the lecture (students ready before it opens) and assignments 1 and 2 handed in; while
+    the test's window still runs, assignment 1 falls due, the late ones hand in and the instructor grades both
+    assignments; after the window one more student answers, then the test is closed and graded."""
     speed_late = cohort.by_profile(students, "speed_late")
     phase2 = {cohort.by_profile(students, p) for p in ("late_grace", "extension")}
 
@@ -151,25 +159,24 @@ def students_work(s: scratch.Scratch, students: list[Student], window_s: int, fl
     def open_test() -> None:
         print(s.course("speedtest", "open", SPEEDTEST, "--duration", f"{window_s}s", *flags), flush=True)
 
-    hand_in(s, [(st, work_of(st)) for st in students], "speed test 1 in its window, then assignments 1 and 2",
-            while_waiting=open_test)
-    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)  # assignment 1 is due now: the first group is in
-    scratch.set_policy(s, "items.assignment1", "due", _iso(due + dt.timedelta(seconds=1)))
-    with s.clock.step("waiting for the due date and the window's end"):
-        _wait_past(max(due + dt.timedelta(seconds=1), _window_end(s)))
-    hand_in(s, [(speed_late, [SPEEDTEST]), *((st, ["assignment1"]) for st in phase2)],
-            "after the due date / the window")
-
-
-def instructor(s: scratch.Scratch, students: list[Student], workers: int, flags: list[str]) -> dict:
-    """Close the speed test, collect, grade, feedback, manual items, export, explain, report, similarity."""
-    with s.clock.stage(f"{SPEEDTEST}: close (collect, grade)"):
-        s.course("speedtest", "close", SPEEDTEST, "--workers", str(workers), *flags, live=True)
+    with s.clock.stage("students: speed test opens, the class hands in"):
+        hand_in(s, [(st, work_of(st)) for st in students], "speed test 1 in its window, then assignments 1 and 2",
+                while_waiting=open_test)
+    with s.clock.stage("assignment1 falls due; the late ones hand in"):
+        due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)  # assignment 1 is due now: the first group is in
+        scratch.set_policy(s, "items.assignment1", "due", _iso(due))
+        _wait_past(due)
+        hand_in(s, [(st, ["assignment1"]) for st in phase2], "assignment 1 after its due date")
     for a in cohort.ASSIGNMENTS:
-        with s.clock.stage(f"{a}: collect, autograde, feedback"):
+        with s.clock.stage(f"{a}: collect, autograde, feedback (the speed test's window still open)"):
             _say((s.course("collect", a).strip().splitlines() or [f"collected {a}"])[-1])
             s.course("autograde", a, "--workers", str(workers), *flags, live=True)
             s.course("feedback", a, "--release")
+    with s.clock.stage(f"{SPEEDTEST}: the window ends, a late answer, close (collect, grade)"):
+        with s.clock.step("waiting for the speed test's window to end"):
+            _wait_past(_window_end(s))
+        hand_in(s, [(speed_late, [SPEEDTEST])], "speed test 1 after its window")
+        s.course("speedtest", "close", SPEEDTEST, "--workers", str(workers), *flags, live=True)
     with s.clock.stage("manual CSVs, grades, explain, report, similarity"):
         return _closing(s, students)
 
@@ -177,25 +184,25 @@ def instructor(s: scratch.Scratch, students: list[Student], workers: int, flags:
 def _closing(s: scratch.Scratch, students: list[Student]) -> dict:
     manual_items(s, students)
     out = s.out
-    s.course("grades", "--to", str(out / "grades.csv"))
-    s.course("grades", "--to", str(out / "grades-moodle.csv"), "--format", "moodle")
     explained = cohort.by_profile(students, "late_days").id
-    (out / f"explain-{explained}.txt").write_text(s.course("explain", explained))
-    s.course("report", "--to", str(out / "report.html"))
-    sim = s.course("similarity", "assignment1", "--to", str(out / "similarity-assignment1.html"))
+    _, _, why, _, sim = s.courses(  # they only read: all at once
+        ["grades", "--to", str(out / "grades.csv")],
+        ["grades", "--to", str(out / "grades-moodle.csv"), "--format", "moodle"],
+        ["explain", explained],
+        ["report", "--to", str(out / "report.html")],
+        ["similarity", "assignment1", "--to", str(out / "similarity-assignment1.html")])
+    (out / f"explain-{explained}.txt").write_text(why)
     return {"similarity": sim, "explained": explained}
 
 
-def run_term(base: Path, window_s: int, workers: int, sandbox: bool) -> dict:
+def run_term(base: Path, window_s: int, workers: int, sandbox: bool, size: int = cohort.COHORT) -> dict:
     t0 = time.monotonic()
     load = os.getloadavg()[0]
     flags = [] if sandbox else ["--no-sandbox"]
     clock = Clock()
     with clock.stage("set-up: scratch course, accounts, work, dates, records, releases"):
-        s, students = setup(base, clock)
-    with clock.stage("students: speed test in its window, assignments, late ones"):
-        students_work(s, students, window_s, flags)
-    result = instructor(s, students, workers, flags)
+        s, students = setup(base, clock, size)
+    result = term(s, students, window_s, workers, flags)
     return {**result, "scratch": s, "students": students, "wall_s": time.monotonic() - t0,
             "load": (load, os.getloadavg()[0])}
 
