@@ -1,10 +1,11 @@
 """A whole term on the embedded defaults (SQLite, local workers, the sandbox), with the real commands.
 
 Time is real: every receipt is the server's (`course collect`'s inode change time), so the demo places the
-due dates around its own run. Assignment 1 is due just after the first group handed in: one student hands in
-within the grace time after it, one with an extension. Assignment 2 was due 8 days before the demo and the
+due dates around its own run. Assignment 1 falls due just after the class handed in: then one student hands
+in within the grace time after it, one with an extension. Assignment 2 was due 8 days before the demo and the
 class had a 9-day extension: one student's extension is 6 days (about 2 days late) and one has none (past the
-7-day cutoff). Speed test 1 runs with a shortened window; one student answers after it closed."""
+7-day cutoff). Speed test 1 runs with a shortened window; the instructor grades the assignments while it
+runs, and one student answers after it closed."""
 from __future__ import annotations
 
 import csv
