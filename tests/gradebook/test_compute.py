@@ -5,6 +5,7 @@ import dataclasses
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 from gb_cohort import A1_DUE, A2_DUE
 
@@ -171,3 +172,21 @@ def test_lateness_is_shown_rounded_up(policy, cohort):
     g = compute(policy, cohort.records())
     assert g.loc["cut", "assignment1.status"] == "past cutoff"
     assert "7 days 1 s late, past the hard cutoff of 7 days → 0" in "\n".join(explain(policy, g, "cut"))
+
+
+def test_a_row_depends_only_on_that_students_latest_records(policy, cohort):
+    """Each student's row is computed from their own records alone: records of students off the roster change
+    nothing, and where a record repeats (same student and item) the later one counts."""
+    want = compute(policy, cohort.records())
+    rec = cohort.records()
+    for name, first, replaced in (("scores", "score", 0.0), ("manual", "score", 0.0),
+                                  ("extensions", "extra_s", 99 * 86400.0), ("accommodations", "extra_s", 0.0)):
+        frame = getattr(rec, name)
+        stale = frame.assign(**{first: replaced})  # superseded by the rows that follow
+        stray = frame.assign(student_id="not-on-roster")
+        setattr(rec, name, pd.concat([stale, frame, stray], ignore_index=True))
+    pd.testing.assert_frame_equal(compute(policy, rec), want, check_exact=True)
+    alone = cohort.records()
+    keep = alone.roster["student_id"] == "late"
+    alone.roster = alone.roster[keep].reset_index(drop=True)
+    pd.testing.assert_frame_equal(compute(policy, alone), want.loc[["late"]], check_exact=True)
