@@ -239,3 +239,29 @@ def test_records_load_reads_every_source_from_the_one_database(db_url):
     grades = compute(policy, rec)
     assert grades.loc["bob", "assignment1.raw"] == 4.0 and grades.loc["bob", "assignment1.max"] == 14.0
     assert grades.loc["carol", "assignment1.status"] == "missing"
+
+
+def test_speed_test_windows_round_trip(db_url):
+    """A window as `course speedtest open` records it reads back the same through either connection: the
+    read connection of `course grades` and the write transaction in which `open` checks for one."""
+    from sqlalchemy import insert, update
+
+    if db_url.startswith("sqlite"):
+        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
+    opened = dt.datetime(2030, 3, 9, 16, 0, 0, 250000)  # naive UTC, as it is stored
+    t = course_db.speedtest_window
+    with course_db.writing(db_url, gb_nbgrader.COURSE_ID) as conn:
+        assert course_db.read_windows(conn) == {}
+        conn.execute(insert(t), {"test": "speedtest1", "opened_at": opened, "duration_s": 300, "grace_s": 30.5})
+        conn.execute(insert(t), {"test": "speedtest2", "opened_at": opened, "duration_s": 60, "grace_s": 0})
+        conn.execute(update(t).where(t.c.test == "speedtest1").values(closed_at=opened + dt.timedelta(minutes=6)))
+        in_transaction = course_db.read_windows(conn)
+    with course_db.reading(db_url) as conn:
+        read = course_db.read_windows(conn)
+    utc = opened.replace(tzinfo=dt.UTC)
+    assert read == in_transaction == {
+        "speedtest1": {"test": "speedtest1", "opened_at": utc, "duration_s": 300.0, "grace_s": 30.5,
+                       "closed_at": utc + dt.timedelta(minutes=6)},
+        "speedtest2": {"test": "speedtest2", "opened_at": utc, "duration_s": 60.0, "grace_s": 0.0,
+                       "closed_at": None}}
+    assert all(isinstance(w["duration_s"], float) for w in read.values())
