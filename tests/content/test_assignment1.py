@@ -557,3 +557,38 @@ def test_other_correct_answers_pass_visible_and_hidden(spec, setups, name, grade
     for seed in SEEDS if grade_id == "knn_dist_solution" else SEEDS[1:]:  # near 0, rounding differs per seed
         visible, verdicts = run_variant(spec, setups, name, {grade_id: changes}, seed)
         assert visible == {} and all(v.fraction == 1.0 for v in verdicts.values()), (seed, visible, verdicts)
+
+
+def _unclamped_forms():
+    import torch
+
+    def torch_sq(X, Y):
+        return (X * X).sum(dim=1)[:, None] + (Y * Y).sum(dim=1)[None, :] - 2.0 * (X @ Y.T)
+
+    def addmm(X, Y):
+        return torch.addmm((X * X).sum(dim=1)[:, None] + (Y * Y).sum(dim=1)[None, :], X, Y.T, alpha=-2.0)
+
+    def np_sq(X, Y):
+        return np.sum(X**2, axis=1)[:, None] + np.sum(Y**2, axis=1)[None, :] - 2 * X @ Y.T
+
+    t = torch.from_numpy
+    return {
+        "torch float64": lambda X, Y: torch_sq(t(X), t(Y)), "torch float32": lambda X, Y: torch_sq(t(X).float(), t(Y).float()),
+        "addmm float64": lambda X, Y: addmm(t(X), t(Y)), "addmm float32": lambda X, Y: addmm(t(X).float(), t(Y).float()),
+        "numpy float64": np_sq, "numpy float32": lambda X, Y: np_sq(X.astype(np.float32), Y.astype(np.float32)),
+    }
+
+
+def test_every_hidden_l2_probe_gets_nan_from_unclamped_code_for_every_seed(spec):
+    """A missing clamp costs the whole L2 test whatever the seed: each of its probes alone gives unclamped no-loop
+    code a squared distance below 0. (The parameters were chosen on 500 seeds; 40 here keep the test cheap.)"""
+    from autograder.probes.inputs import make_inputs
+
+    test = spec.test("knn", "test_knn_dist")
+    forms = _unclamped_forms()
+    for probe in test.probes:
+        for seed in range(40):
+            inputs = make_inputs(probe.kind, seed, probe.params)
+            for name, squared in forms.items():
+                d2 = np.asarray(squared(inputs["X"], inputs["Y"]))
+                assert (d2 < 0).any(), f"{probe.params}, seed {seed}: {name} without the clamp gives no NaN"
