@@ -1,13 +1,15 @@
 """Where grading jobs run: one Dask client, whatever the size, so local and distributed grading are one path.
 
-    --workers 1 (or one job)   an in-process cluster: one worker thread in this process, nothing to start
-    local (default)            a LocalCluster of N worker processes (spawned), one thread each
+    local (default)            an in-process cluster: N worker threads in this process, nothing to start
     dask://HOST:PORT           a running Dask scheduler; install this package on its workers
 
+Locally the jobs run on threads of this process: a job's own work here is the trusted runner (waiting on its
+kernel's sockets) and the comparators, so one process holds the comparators' torch once, and no worker
+interpreter is started, imports torch or unpickles the job. The kernels run in the sandbox as always.
 `execute` submits every job as autograder.pipeline.run_job, lets Dask retry a job that raised (RETRIES; the
 failed attempt's slot is closed, so the retry gets a fresh one) and reschedule the job of a worker that died,
-and yields each job's result or final exception as it completes. Each worker thread keeps ONE sandbox slot
-for all its jobs; only the caller writes results.
+and yields each job's result or final exception as it completes. Each worker process keeps a pool of sandbox
+slots, one per thread, for all its jobs; only the caller writes results.
 """
 from __future__ import annotations
 
@@ -63,17 +65,27 @@ def cluster(url: str, workers: int = 1) -> Iterator[Any]:
         with client:
             yield client
         return
-    in_process = workers == 1  # one worker thread here: no process start, no pickling across processes
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=not in_process, memory_limit=0,
-                      dashboard_address=None, silence_logs=logging.CRITICAL,
-                      **({} if in_process else {"host": "127.0.0.1"})) as local, Client(local) as client:
+    import dask
+
+    # worker threads here: no process start, no pickling across processes, one torch import. Dask's HTTP
+    # servers (its dashboard would listen on every interface, showing the students' task names) serve
+    # nothing, on loopback only; its own monitoring is off.
+    quiet: dict[str, object] = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": [],
+                                # no sampling of every thread's stack 100 times a second, no 20 ms ticks
+                                "distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+                                "distributed.admin.system-monitor.interval": "5s"}
+    with dask.config.set(quiet), \
+            LocalCluster(n_workers=1, threads_per_worker=workers, processes=False, memory_limit=0,
+                         dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                         worker_dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL) as local, \
+            Client(local) as client:
         _quiet_workers()
         try:
             yield client
         finally:
-            from autograder.pipeline import close_worker_slot
+            from autograder.pipeline import close_worker_slots
 
-            client.run(close_worker_slot, True, on_error="ignore")  # a worker that died took its slot along
+            close_worker_slots()
 
 
 def _quiet_workers() -> None:
@@ -91,9 +103,11 @@ def execute(client, jobs: list, options, window: int | None = None) -> Iterator[
     from autograder import pipeline
 
     threads = client.nthreads()  # worker address -> threads
-    # Each worker pays its fixed costs (the comparators' torch, its slot's kernel parent) before its first job.
-    warm = [client.submit(pipeline.warm_worker, options, workers=[w], allow_other_workers=False, pure=False,
-                          key=f"warm-{uuid.uuid4().hex}") for w in threads]
+    # Each worker pays its fixed costs (the comparators' torch, a slot's kernel parent per thread) before its
+    # first job.
+    reference = any(pipeline.needs_reference(job.spec) for job in jobs[:1])
+    warm = [client.submit(pipeline.warm_worker, options, n, reference, workers=[w], allow_other_workers=False,
+                          pure=False, key=f"warm-{uuid.uuid4().hex}") for w, n in threads.items()]
     window = window or 2 * max(1, sum(threads.values()))
     queue = iter(jobs)
     running = as_completed()

@@ -4,8 +4,9 @@
     result = grade_submission(job, slot_factory)   # explicit slot
     result = run_job(job)                           # worker entry point: this process's cached slot
 
-`run_job` is what autograder.executors ships to the Dask workers (in this process, local processes or remote
-machines): each worker thread opens ONE slot lazily and keeps it in a module-level table for all its jobs.
+`run_job` is what autograder.executors ships to the Dask workers (threads of this process, or remote machines):
+a worker process keeps its open slots in a pool; each job takes one, and gives it back when it ends, so the slot's
+pre-imported kernel parent serves job after job (one fork per notebook, no interpreter start, no torch import).
 """
 from __future__ import annotations
 
@@ -43,36 +44,54 @@ def grade_submission(job: GradingJob, slot_factory: Callable[[], Any], steps=DEF
     )
 
 
-# One slot per worker thread (a Dask worker runs its jobs on its own thread(s); one thread each, locally).
-_SLOTS: dict[int, tuple[tuple, Any]] = {}
-_LOCK = threading.Lock()
+# Open slots of this process, idle between jobs: a worker (a Dask worker's threads, or this process's own
+# threads) takes one per job and gives it back, so a slot's kernel parent serves job after job.
+_IDLE: dict[tuple, list[Any]] = {}
+_PENDING: dict[tuple, int] = {}  # slots being opened by warm_worker, promised to the jobs that wait for them
+_POOL = threading.Condition()
 
 
-def _worker_slot(options: Options) -> Any:
-    """This thread's slot, opened on first use and kept (reopened if the options change)."""
-    key = (options.sandbox, options.gpu)
-    ident = threading.get_ident()
-    with _LOCK:
-        held = _SLOTS.get(ident)
-    if held is not None and held[0] != key:
-        close_worker_slot()
-        held = None
-    if held is None:
-        from autograder.sandbox import open_slot
-
-        held = (key, open_slot(sandbox=options.sandbox, gpu=options.gpu))
-        with _LOCK:
-            _SLOTS[ident] = held
-    return held[1]
+def _key(options: Options) -> tuple:
+    return (options.sandbox, options.gpu)
 
 
-def warm_worker(options: Options) -> None:
-    """Pay a worker thread's fixed costs before its first job: its slot's kernel parent starts (in a helper
-    thread; the parent imports in its own process) while this thread imports the comparators' torch."""
-    opener = _open_in_background(options)
-    with contextlib.suppress(Exception):  # a failure here shows up, classified, in the first job
-        from reference_impl import knn, linear, polyfit  # noqa: F401
-    opener.join()
+def _take_slot(options: Options) -> Any:
+    """An idle slot of this process (or one warm_worker is opening), else a newly opened one."""
+    key = _key(options)
+    with _POOL:
+        while not _IDLE.get(key) and _PENDING.get(key):
+            _POOL.wait()
+        if _IDLE.get(key):
+            return _IDLE[key].pop()
+    from autograder.sandbox import open_slot
+
+    return open_slot(sandbox=options.sandbox, gpu=options.gpu)
+
+
+def _give_back(options: Options, slot: Any) -> None:
+    with _POOL:
+        _IDLE.setdefault(_key(options), []).append(slot)
+        _POOL.notify_all()
+
+
+def warm_worker(options: Options, count: int = 1, reference: bool = True) -> None:
+    """Pay a worker's fixed costs before its first job: `count` slots start their kernel parents (each opened
+    from a helper thread; a parent imports in its own process) while this thread imports the comparators'
+    torch (if `reference`: a speed test's comparators need none). Jobs that start meanwhile wait for these
+    slots instead of opening more."""
+    key = _key(options)
+    with _POOL:
+        count = max(0, count - len(_IDLE.get(key, ())))
+        _PENDING[key] = _PENDING.get(key, 0) + count
+    openers = [threading.Thread(target=_open_warm, args=(options,), name="slot-prewarm", daemon=True)
+               for _ in range(count)]
+    for t in openers:
+        t.start()
+    if reference:
+        with contextlib.suppress(Exception):  # a failure here shows up, classified, in the first job
+            from reference_impl import knn, linear, polyfit  # noqa: F401
+    for t in openers:
+        t.join()
 
 
 def _start_kernel_parent(slot: Any) -> None:
@@ -82,56 +101,65 @@ def _start_kernel_parent(slot: Any) -> None:
     slot.run_notebook([CellJob(key="warm-up", source="pass", kind="student", timeout=30.0)], budget=60.0)
 
 
-def _open_in_background(options: Options) -> threading.Thread:
-    """Open the calling thread's slot from a helper thread (kept only if the caller has none by then)."""
-    ident = threading.get_ident()
-    key = (options.sandbox, options.gpu)
+def _open_warm(options: Options) -> None:
+    """Open a slot and start its kernel parent; into the pool if that worked (the first job that needs one
+    opens, and reports, it otherwise)."""
+    from autograder.sandbox import open_slot
 
-    def open_for_caller() -> None:
-        from autograder.sandbox import open_slot
-
-        with _LOCK:
-            if _SLOTS.get(ident, (None,))[0] == key:
-                return
-        try:
-            slot = open_slot(sandbox=options.sandbox, gpu=options.gpu)
-        except Exception:  # noqa: BLE001 - the first job opens (and reports) it otherwise
-            return
-        try:
-            _start_kernel_parent(slot)
-        except Exception:  # noqa: BLE001 - a broken slot is not kept; the first job reports the cause
+    slot = None
+    try:
+        slot = open_slot(sandbox=options.sandbox, gpu=options.gpu)
+        _start_kernel_parent(slot)
+    except Exception:  # noqa: BLE001 - a broken slot is not kept; the first job reports the cause
+        if slot is not None:
             slot.close()
-            return
-        with _LOCK:
-            taken = ident in _SLOTS
-            if not taken:
-                _SLOTS[ident] = (key, slot)
-        if taken:
-            slot.close()
-
-    t = threading.Thread(target=open_for_caller, name="slot-prewarm", daemon=True)
-    t.start()
-    return t
+        slot = None
+    key = _key(options)
+    with _POOL:
+        _PENDING[key] -= 1
+        if slot is not None:
+            _IDLE.setdefault(key, []).append(slot)
+        _POOL.notify_all()
 
 
-def close_worker_slot(all_threads: bool = False) -> None:
-    with _LOCK:
-        idents = list(_SLOTS) if all_threads else [threading.get_ident()]
-        held = [_SLOTS.pop(i) for i in idents if i in _SLOTS]
-    for _key, slot in held:
+def close_worker_slots() -> None:
+    """Close this process's idle slots (a job's slot is back in the pool once its job has ended)."""
+    with _POOL:
+        held = [slot for slots in _IDLE.values() for slot in slots]
+        _IDLE.clear()
+    for slot in held:
         slot.close()
 
 
-atexit.register(lambda: close_worker_slot(all_threads=True))
+atexit.register(close_worker_slots)
 
 
 def run_job(job: GradingJob) -> SubmissionResult:
-    """Worker entry point. After any failure the slot is closed so the retry gets a fresh one."""
+    """Worker entry point: grades on a slot of this process's pool. After any failure the slot is closed,
+    so the retry gets a fresh one."""
+    taken: list[Any] = []
+
+    def slot() -> Any:
+        if not taken:
+            taken.append(_take_slot(job.options))
+        return taken[0]
+
     try:
-        return grade_submission(job, lambda: _worker_slot(job.options))
+        result = grade_submission(job, slot)
     except BaseException:
-        close_worker_slot()
+        for s in taken:
+            s.close()
         raise
+    for s in taken:
+        _give_back(job.options, s)
+    return result
+
+
+def needs_reference(spec) -> bool:
+    """Whether a comparator of `spec` calls reference_impl (torch)."""
+    from autograder.probes import KINDS
+
+    return any(KINDS[p.kind].reference for t in spec.tests for p in t.probes)
 
 
 def job_for(course, spec, student: str, base_seed: int, options: Options) -> GradingJob:

@@ -63,6 +63,8 @@ class ProbeKind:
     # the inputs are the student's own numbers (the assignment's `variant(student_id)`, shown in the notebook),
     # passed to the generator as params["variant"]; the seed plays no part
     per_student: bool = False
+    # the comparator calls reference_impl (torch): a worker imports it before its first job (warm_worker)
+    reference: bool = True
 
 
 KINDS: dict[str, ProbeKind] = {}

@@ -157,7 +157,7 @@ def kmeans_step(params: dict[str, Any], q: dict[str, Any], result: Any) -> Verdi
 
 def _value_kind(name: str, compare: Any, question: str, doc: str) -> ProbeKind:
     return ProbeKind(name, _question, {"question": question}, Call(style="value"), compare, doc=doc,
-                     per_student=True)
+                     per_student=True, reference=False)
 
 
 register(
