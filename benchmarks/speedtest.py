@@ -1,13 +1,16 @@
 """Closing a speed test (`course speedtest close`: collect + grade, sandbox on) vs stock `nbgrader autograde`
 on the same N submissions of speedtest1.
 
-    .venv/bin/python benchmarks/speedtest.py [--n 10] [--full]   # --full: N = 200, the lecture's size
+    .venv/bin/python benchmarks/speedtest.py [--n 10] [--full] [--no-warm]   # --full: N = 200, the lecture's size
 
-Builds a scratch course with speedtest1, opens the test, has N students submit the instructor's solution
-through nbgrader's exchange, then times (1) `course speedtest close speedtest1` from the command line to the
-printed verdicts (interpreter start, collect, grading and the grade table included) and (2) stock
-`nbgrader autograde speedtest1` (one fresh kernel per notebook, no sandbox) on the submissions collected by (1).
-Prints both, the ratio and the goal (200 graded within 30 s of close on 2 cores).
+Builds a scratch course with speedtest1, opens the test (which starts its warm grader: sandbox slots with their
+kernel parents started while the window is open), has N students submit the instructor's solution through
+nbgrader's exchange, waits until the warm grader is ready (a lecture's window is minutes long; its warm-up is
+printed), then times (1) `course speedtest close speedtest1` from the command line to the printed verdicts
+(interpreter start, collect, grading and the grade table included) and (2) stock `nbgrader autograde
+speedtest1` (one fresh kernel per notebook, no sandbox) on the submissions collected by (1). --no-warm: the
+close starts everything itself. Prints both, with CPU seconds where a cpuacct cgroup can be made (root), the
+ratio and the goal (200 graded within 30 s of close on 2 cores).
 """
 from __future__ import annotations
 
@@ -25,6 +28,45 @@ REPO = Path(__file__).resolve().parents[1]
 TEST, NOTEBOOK = "speedtest1", "speedtest1.ipynb"
 
 
+class CpuMeter:
+    """CPU seconds of this process and everything it starts (detached servers included) from now on, by a
+    cgroup of its own; None where none can be made (not root, no cgroup cpu accounting)."""
+
+    def __init__(self, name: str) -> None:
+        self.usage_file: Path | None = None
+        for group, usage in ((Path("/sys/fs/cgroup/cpuacct") / name, "cpuacct.usage"),
+                             (Path("/sys/fs/cgroup") / name, "cpu.stat")):
+            try:
+                group.mkdir(exist_ok=True)
+                (group / "cgroup.procs").write_text(str(os.getpid()))
+            except OSError:
+                continue
+            self.usage_file = group / usage
+            break
+
+    def close(self) -> None:
+        """This process back to the root group; the group goes once its last process has ended."""
+        if self.usage_file is not None:
+            try:
+                (self.usage_file.parent.parent / "cgroup.procs").write_text(str(os.getpid()))
+                for _ in range(100):
+                    try:
+                        self.usage_file.parent.rmdir()
+                        return
+                    except OSError:  # a process of the run is still ending
+                        time.sleep(0.1)
+            except OSError:
+                pass
+
+    def seconds(self) -> float | None:
+        if self.usage_file is None:
+            return None
+        text = self.usage_file.read_text()
+        if self.usage_file.name == "cpu.stat":
+            return int(dict(line.split() for line in text.splitlines())["usage_usec"]) / 1e6
+        return int(text) / 1e9
+
+
 def make_course(tmp: Path) -> tuple[Path, dict[str, str]]:
     root = tmp / "course"
     (root / "source").mkdir(parents=True)
@@ -37,14 +79,32 @@ def make_course(tmp: Path) -> tuple[Path, dict[str, str]]:
                PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     env.pop("COURSE_DB_URL", None)
     env.pop("COURSE_EXCHANGE", None)
+    env.pop("COURSE_SPEEDTEST_WARM", None)
     return root, env
 
 
-def course(root: Path, env: dict[str, str], *argv: str) -> float:
+def course(root: Path, env: dict[str, str], *argv: str) -> tuple[float, str]:
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "course_cli", *argv], cwd=root, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    out = subprocess.run([sys.executable, "-m", "course_cli", *argv], cwd=root, env=env, check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    return time.monotonic() - start, out
+
+
+def wait_warm(root: Path, env: dict[str, str], limit_s: float = 600) -> float:
+    """Seconds until `speedtest status` says the warm grader is ready (0 if there is none)."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        state = course(root, env, "speedtest", "status", TEST, "--once")[1]
+        if "warm grader: ready" in state:
+            return time.monotonic() - start
+        if "warm grader" not in state:
+            return 0.0
+        time.sleep(1)
     return time.monotonic() - start
+
+
+def _cpu(value: float | None, n: int) -> str:
+    return "CPU n/a" if value is None else f"CPU {value:6.1f} s ({value / n:.2f} s/submission)"
 
 
 def main() -> int:
@@ -52,41 +112,58 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=10, help="submissions (default 10)")
     ap.add_argument("--full", action="store_true", help="N = 200")
     ap.add_argument("--no-sandbox", action="store_true")
+    ap.add_argument("--no-warm", action="store_true", help="no warm grader: the close starts everything itself")
     args = ap.parse_args()
     n = 200 if args.full else args.n
     sys.path[:0] = [str(REPO), str(REPO / "tests")]
     from exchange_student import nbgrader_submit
 
-    sandbox = ["--no-sandbox"] if args.no_sandbox else []
+    flags = (["--no-sandbox"] if args.no_sandbox else []) + (["--no-warm"] if args.no_warm else [])
     tmp = Path(tempfile.mkdtemp(prefix="bench-speedtest-"))
+    ours_meter = CpuMeter(f"bench-speedtest-ours-{os.getpid()}")
+    stock_meter: CpuMeter | None = None
     try:
         root, env = make_course(tmp)
-        course(root, env, "speedtest", "open", TEST, "--duration", "1h")
+        course(root, env, "speedtest", "open", TEST, "--duration", "1h", *flags)
         answer = (root / "source" / TEST / NOTEBOOK).read_bytes()
         exchange = tmp / "data" / "exchange"
         for i in range(n):
             nbgrader_submit(exchange, tmp / "home", "dl-course", f"s{i:03d}", TEST, {NOTEBOOK: answer})
-        ours = course(root, env, "speedtest", "close", TEST, "--no-check-owner", *sandbox)
+        warm_s = wait_warm(root, env)
+        before = ours_meter.seconds()
+        ours = course(root, env, "speedtest", "close", TEST, "--no-check-owner", *flags[:1])[0]
+        after = ours_meter.seconds()
+        ours_cpu = None if before is None or after is None else after - before
         # stock nbgrader needs the assignment in its gradebook (generate), then grades submitted/ from (1);
         # the course's config routes `nbgrader autograde` to the platform, so the peer gets nbgrader's own
         with open(root / "nbgrader_config.py", "a", encoding="utf-8") as fh:
             fh.write('\nc.Autograde.exporter_class = "nbconvert.exporters.NotebookExporter"  # stock peer\n')
         subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", TEST, "--force",
                         "--log-level=ERROR"], cwd=root, env=env, check=True)
+        stock_meter = CpuMeter(f"bench-speedtest-stock-{os.getpid()}")
+        before = stock_meter.seconds()
         start = time.monotonic()
         subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", TEST, "--force",
                         "--log-level=ERROR"], cwd=root, env=env, check=True)
         stock = time.monotonic() - start
+        after = stock_meter.seconds()
+        stock_cpu = None if before is None or after is None else after - before
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        ours_meter.close()
+        if stock_meter is not None:
+            stock_meter.close()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"load average {os.getloadavg()[0]:.1f} (wall times stretch with the load; CPU seconds less so)")
     print(f"{n} submissions of {TEST} (the instructor's solution, each student's own numbers)")
-    print(f"course speedtest close (collect + grade, sandbox {'OFF' if sandbox else 'on'}): {ours:7.1f} s "
-          f"({ours / n:.2f} s/submission, start-up included)")
-    print(f"stock nbgrader autograde (sequential, no sandbox):          {stock:7.1f} s ({stock / n:.2f} s/submission)")
-    print(f"ratio stock / ours: {stock / ours:.1f}x; goal: 200 graded within 30 s of close on 2 cores "
-          f"({'met' if n >= 200 and ours <= 30 else 'not shown by this run: --full measures it'})")
+    how = "no warm grader" if args.no_warm or not warm_s else f"warm grader ready {warm_s:.0f} s into the window"
+    print(f"course speedtest close (collect + grade, sandbox {'OFF' if args.no_sandbox else 'on'}, {how}): "
+          f"{ours:7.1f} s ({ours / n:.2f} s/submission, start-up included), {_cpu(ours_cpu, n)}")
+    print(f"stock nbgrader autograde (sequential, no sandbox): {stock:7.1f} s ({stock / n:.2f} s/submission), "
+          f"{_cpu(stock_cpu, n)}")
+    ratio_cpu = f"; CPU {stock_cpu / ours_cpu:.1f}x" if stock_cpu and ours_cpu else ""
+    print(f"ratio stock / ours: wall {stock / ours:.1f}x{ratio_cpu}; goal: 200 graded within 30 s of close on 2 "
+          f"cores ({'met' if n >= 200 and ours <= 30 else 'not shown by this run: --full measures it'})")
     return 0
 
 

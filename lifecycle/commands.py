@@ -59,13 +59,27 @@ def speedtest_open(args: argparse.Namespace) -> int:
     st.speed_test(policy, args.test)
     w = st.window(course, policy, args.test)
     if w is not None and w.closed_at is None and st.now() >= w.last:
-        st.close(course, policy, args.test, console, args)  # the first command after the window closes it
+        st.close_now(course, policy, args.test, console, args)  # the first command after the window closes it
         return 0
     if w is not None and w.closed_at is not None:
         raise UserError(f"{args.test} was opened at {w.opened_at:%Y-%m-%d %H:%M:%S} UTC and is closed; its window "
                         "is final (`course speedtest close` re-collects and re-grades)")
     st.open_test(course, policy, args.test, duration, console)
+    from lifecycle import warm
+
+    log = warm.start(course, args.test, args)
+    if log is not None:
+        console.print(f"{args.test}: a warm grader keeps the sandbox slots ready until close (log: {log})")
     return 0
+
+
+def speedtest_warm(args: argparse.Namespace) -> int:
+    from lifecycle import speedtest as st
+    from lifecycle import warm
+
+    course, policy, _console = _setup()
+    st.speed_test(policy, args.test)
+    return warm.serve(course, args.test, args.workers)
 
 
 def speedtest_status(args: argparse.Namespace) -> int:
@@ -77,6 +91,12 @@ def speedtest_status(args: argparse.Namespace) -> int:
 
 
 def speedtest_close(args: argparse.Namespace) -> int:
+    from course_dir import load
+    from lifecycle import warm
+
+    rc = warm.delegate(load(), args.test, args)  # before the imports of a close: the warm grader has them
+    if rc is not None:
+        return rc
     from lifecycle import speedtest as st
 
     course, policy, console = _setup()

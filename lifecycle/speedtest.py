@@ -160,6 +160,11 @@ def status_text(course, w: Window, tz) -> str:
             f"answers accepted {_left(w.accepts_until)} more (grace)")
     if w.extra_s:
         text += f", last accommodation {_left(w.last)} (to {w.last.astimezone(tz):%H:%M:%S})"
+    from lifecycle import warm
+
+    grader = warm.state(course, w.test)
+    if grader:
+        text += f"\nwarm grader: {grader}"
     return text
 
 
@@ -169,7 +174,7 @@ def status(course, policy, test: str, once: bool, console, args) -> None:
     tz = policy.timezone
     if now() >= w.last:
         if w.closed_at is None:  # the first command after the window closes the test
-            close(course, policy, test, console, args)
+            close_now(course, policy, test, console, args)
         else:
             console.print(status_text(course, w, tz) + f"\n{test} was closed at {w.closed_at.astimezone(tz):%H:%M:%S}; "
                           f"`course speedtest close {test}` collects and grades again")
@@ -184,13 +189,24 @@ def status(course, policy, test: str, once: bool, console, args) -> None:
         while now() < w.last:
             live.update(Text(status_text(course, w, tz)))
             sleep_until(min(w.last, now() + dt.timedelta(seconds=1)))
-    close(course, policy, test, console, args)
+    close_now(course, policy, test, console, args)
 
 
 def sleep_until(when: dt.datetime) -> None:
     import time
 
     time.sleep(max(0.0, (when - now()).total_seconds()))
+
+
+def close_now(course, policy, test: str, console, args) -> None:
+    """close(), by the test's warm grader when one serves it (lifecycle.warm)."""
+    from lifecycle import warm
+
+    rc = warm.delegate(course, test, args)
+    if rc is None:
+        close(course, policy, test, console, args)
+    elif rc:
+        raise SystemExit(rc)
 
 
 def close(course, policy, test: str, console, args) -> None:
