@@ -107,8 +107,8 @@ def in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
 
 def select_sql(table: str, columns: Sequence[str], order_by: str | None = None) -> str:
     """SELECT of named columns, each quoted (`key`, `new` and `at` are keywords in some SQL dialects)."""
-    sql = f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} FROM {table}"
-    return sql + (f' ORDER BY "{order_by}"' if order_by else "")
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    return f"SELECT {quoted} FROM {table}" + (f' ORDER BY "{order_by}"' if order_by else "")
 
 
 def frame(result: Sequence[Sequence[Any]], names: Sequence[str]) -> pd.DataFrame:
