@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 
 
 def _status(pid: str) -> dict[str, str]:
@@ -31,6 +32,24 @@ def find_host_pid(ns_pid: int, ppid: int | None = None, among: set[int] | None =
     return None
 
 
+def children(pid: int) -> list[str] | None:
+    """Host pids of `pid`'s children, from its threads' /proc children lists (None where the kernel lacks them)."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    out: list[str] = []
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += f.read().split()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            continue
+    return out
+
+
 def find_child(host_ppid: int, pid_in_parent_ns: int) -> int | None:
     """Host pid of the child of `host_ppid` that has pid `pid_in_parent_ns` in its parent's namespace
     (the child may be the first process of a namespace of its own)."""
@@ -38,7 +57,8 @@ def find_child(host_ppid: int, pid_in_parent_ns: int) -> int | None:
         level = len(_status(str(host_ppid)).get("NSpid", "").split()) - 1
     except OSError:
         return None
-    for name in os.listdir("/proc"):
+    kids = children(host_ppid)  # a few entries, not every process of the machine
+    for name in kids if kids is not None else os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
@@ -85,7 +105,10 @@ def pids_of_uid(uid: int) -> list[int]:
         if not name.isdigit():
             continue
         try:
-            if os.stat(f"/proc/{name}").st_uid == uid or int(_status(name)["Uid"].split()[0]) == uid:
+            owner = os.stat(f"/proc/{name}").st_uid
+            # /proc/PID belongs to the effective uid, or to root when the process is not dumpable: only
+            # those are read further (their real uid)
+            if owner == uid or (owner == 0 and int(_status(name)["Uid"].split()[0]) == uid):
                 out.append(int(name))
         except (OSError, KeyError, ValueError):
             continue
@@ -101,3 +124,4 @@ def kill_uid(uid: int, rounds: int = 50) -> None:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)  # dying takes a moment (a torch-sized address space): not a scan of /proc per microsecond

@@ -228,10 +228,8 @@ class SandboxBackend:
         ok = self.cgroup.kill_all()
         if self.cfg.zygote and self.parent is not None and not self._parent_intact():
             self._stop_parent()  # the next job gets a fresh one (begin_job)
-        if self.parent is not None and self.parent_host_pid is not None and self.parent.alive():
-            # SysV IPC objects outlive their processes; they live in the sandbox's ipc namespace
-            subprocess.run(["nsenter", "-t", str(self.parent_host_pid), "--ipc", "ipcrm", "--all"],
-                           check=False, capture_output=True)
+        # SysV IPC objects outlive their processes, but never their IPC namespace: every kernel has one of its
+        # own (zygote.py), gone with the job's last process, so nothing is left to remove here.
         for d in self.paths.all():
             wipe(d)
         if not ok:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import json
 import os
 import select
@@ -286,9 +287,10 @@ def _preload(preload: list[str]) -> None:
                 __import__(name)
             except ImportError:
                 pass  # an optional speed-up only
-    if "torch" in sys.modules:
-        # A parallel torch op before fork() makes the child hang on its first parallel op.
+    if "torch" in sys.modules:  # a parallel torch op before fork() makes the child hang on its first one
         sys.modules["torch"].set_num_threads(1)
+    gc.collect()
+    gc.freeze()  # the preloaded objects are never traced by a kernel's collector: their pages stay shared
 
 
 class _Parent:
