@@ -71,6 +71,7 @@ def _policy_due(hours_ago: float) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a whole term's worth of nbgrader and course commands: minutes on a loaded 2-core machine
 def test_each_student_fetches_their_own_feedback_with_final_points(students):
     alice, bob = students
     base = Path(tempfile.mkdtemp(prefix="course-fb-"))

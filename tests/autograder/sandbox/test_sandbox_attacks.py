@@ -231,6 +231,7 @@ def test_slot_outlives_the_thread_that_opened_it():
 
 
 @pytest.mark.parametrize("sandboxed", [False, True], ids=["local", "sandbox"])
+@pytest.mark.timeout(1500)
 def test_multipart_message_bomb_does_not_reach_the_runner(sandboxed):
     # ZMQ_MAXMSGSIZE caps frames, not messages: 60 x 8 MiB frames of one buffer cost the kernel 8 MiB.
     if sandboxed:
@@ -238,8 +239,9 @@ def test_multipart_message_bomb_does_not_reach_the_runner(sandboxed):
     bomb = ("k = get_ipython().kernel\nbig = b'x' * (8 << 20)\n"
             "k.session.send(k.iopub_socket, 'stream', {'name': 'stdout', 'text': 'hi'}, parent=k.get_parent(),"
             " buffers=[big] * 60)")
-    grown_kib, _limits, out = run_measured(sandboxed, [("a", "v = 5", 60), ("bomb", bomb, 60),
-                                                       ("b", "print(v)", 60)], budget=120)
+    # 480 MiB through ZMQ takes minutes on a loaded machine: the cell limits only catch a hang
+    grown_kib, _limits, out = run_measured(sandboxed, [("a", "v = 5", 300), ("bomb", bomb, 300),
+                                                       ("b", "print(v)", 300)], budget=900)
     assert out[1].status in ("ok", "error"), (out[1].status, out[1].message)
     assert out[2].status == "ok" and stdout(out[2]) == "5\n"
     # 480 MiB were sent at the runner: its peak grows by far less
