@@ -6,10 +6,10 @@ kernel either, and it is keyed with the course's grading key, so nothing of the 
 recomputed from the repository's code.
 
 Design rules shared by the generators of kinds/*.py:
-- kNN inputs are integer-valued float64 "pixels" (0..255) by default, as the notebook's data: squared distances
-  are then exact, so ‖x‖²+‖y‖²−2x·y code without clamping is exact too, and equal distances are real ties.
-  `standardised_pixels` gives the non-integer values of preprocessed images instead, where that identity rounds
-  in float32 and float64 alike (the probes of the clamp at 0 need them).
+- kNN inputs are integer-valued float64 "pixels" (0..255) by default, as the notebook's data: squared
+  distances are then exact, so ‖x‖²+‖y‖²−2x·y code without clamping is exact too, and equal distances are
+  real ties. `standardised_pixels` gives the non-integer values of preprocessed images instead, where that
+  identity rounds in float32 and float64 alike (the probes of the clamp at 0 need them).
 - SVM / softmax inputs are continuous (no margin is exactly 0) and use reg > 0 large enough to matter.
 """
 from __future__ import annotations

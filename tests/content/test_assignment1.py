@@ -573,15 +573,18 @@ def _unclamped_forms():
 
     t = torch.from_numpy
     return {
-        "torch float64": lambda X, Y: torch_sq(t(X), t(Y)), "torch float32": lambda X, Y: torch_sq(t(X).float(), t(Y).float()),
-        "addmm float64": lambda X, Y: addmm(t(X), t(Y)), "addmm float32": lambda X, Y: addmm(t(X).float(), t(Y).float()),
-        "numpy float64": np_sq, "numpy float32": lambda X, Y: np_sq(X.astype(np.float32), Y.astype(np.float32)),
+        "torch float64": lambda X, Y: torch_sq(t(X), t(Y)),
+        "torch float32": lambda X, Y: torch_sq(t(X).float(), t(Y).float()),
+        "addmm float64": lambda X, Y: addmm(t(X), t(Y)),
+        "addmm float32": lambda X, Y: addmm(t(X).float(), t(Y).float()),
+        "numpy float64": np_sq,
+        "numpy float32": lambda X, Y: np_sq(X.astype(np.float32), Y.astype(np.float32)),
     }
 
 
 def test_every_hidden_l2_probe_gets_nan_from_unclamped_code_for_every_seed(spec):
-    """A missing clamp costs the whole L2 test whatever the seed: each of its probes alone gives unclamped no-loop
-    code a squared distance below 0. (The parameters were chosen on 500 seeds; 40 here keep the test cheap.)"""
+    """A missing clamp costs the whole L2 test whatever the seed: each of its probes alone gives unclamped
+    no-loop code a squared distance below 0. (The parameters were chosen on 500 seeds; 40 keep this cheap.)"""
     from autograder.probes.inputs import make_inputs
 
     test = spec.test("knn", "test_knn_dist")

@@ -125,7 +125,6 @@ def _knn_cross_validate(rng: np.random.Generator, p: dict[str, Any]) -> dict[str
     return {"X": X, "y": y, "k_choices": [int(k) for k in p["k_choices"]], "num_folds": int(p["num_folds"])}
 
 
-
 def _scale(X: np.ndarray, Y: np.ndarray) -> float:
     return float(max((X**2).sum(1).max(initial=0.0), (Y**2).sum(1).max(initial=0.0)))
 
@@ -158,7 +157,8 @@ def distances(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Ve
         if finite.all() and np.allclose(arr, ref**2, rtol=1e-5, atol=1e-3):
             hint = "; these look like squared distances: take the square root"
         elif not finite.all():
-            hint = "; for identical or nearly identical points ‖x‖²+‖y‖²−2x·y can round below 0: clamp at 0 before the square root"
+            hint = ("; for identical or nearly identical points ‖x‖²+‖y‖²−2x·y can round below 0: "
+                    "clamp at 0 before the square root")
     else:
         if finite.all() and np.allclose(arr, _ref.pairwise_distances(X, Y, "l2"), rtol=1e-5, atol=1e-3):
             hint = "; these are L2 distances: L1 sums the absolute differences"

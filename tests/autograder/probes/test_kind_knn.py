@@ -51,7 +51,7 @@ def _torch_addmm(X, Y):
     return torch.addmm((X * X).sum(1, keepdim=True) + (Y * Y).sum(1)[None], X, Y.T, beta=1.0, alpha=-2.0)
 
 
-# (name, torch inputs?, squared distances of the (possibly converted) inputs): the no-loop forms students write
+# (name, torch inputs?, squared distances of the (possibly converted) inputs): no-loop forms students write
 SQUARED_FORMS = [
     ("numpy float64", False, lambda X, Y: np.sum(X**2, 1)[:, None] + np.sum(Y**2, 1)[None, :] - 2 * X @ Y.T),
     ("numpy float32", False, lambda X, Y: _np32(X, Y)),
@@ -61,7 +61,8 @@ SQUARED_FORMS = [
     ("torch float32", True, lambda X, Y: _torch_sq(X.float(), Y.float())),
     ("torch addmm", True, _torch_addmm),
     ("torch addmm float32", True, lambda X, Y: _torch_addmm(X.float(), Y.float())),
-    ("torch Gram diagonal", True, lambda X, Y: torch.diag(X @ X.T)[:, None] + torch.diag(Y @ Y.T)[None] - 2 * X @ Y.T),
+    ("torch Gram diagonal", True,
+     lambda X, Y: torch.diag(X @ X.T)[:, None] + torch.diag(Y @ Y.T)[None] - 2 * X @ Y.T),
 ]
 
 
@@ -88,7 +89,7 @@ def test_standardised_inputs_are_non_integer_and_every_test_row_has_close_traini
     def identical(A, B):
         return np.array([np.any(np.all(a == B, axis=1)) for a in A])
     exact, exact32 = identical(X, Y), identical(X.astype(np.float32), Y.astype(np.float32))
-    # in turn: identical; nearly identical in float64 but (almost always) identical in float32; nearly identical
+    # in turn: identical; nearly identical in float64, (almost always) identical in float32; nearly identical
     assert exact[::3].all() and not exact[1::3].any() and not exact[2::3].any()
     assert exact32[1::3].mean() > 0.9 and not exact32[2::3].any()
     with pytest.raises(ValueError, match="values must be 'integer' or 'standardised'"):
@@ -98,7 +99,8 @@ def test_standardised_inputs_are_non_integer_and_every_test_row_has_close_traini
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("params", [STANDARDISED, STANDARDISED_WIDE], ids=["dim48", "dim3072"])
 @pytest.mark.parametrize("name, as_torch, sq", SQUARED_FORMS, ids=[f[0] for f in SQUARED_FORMS])
-def test_standardised_duplicates_fail_unclamped_code_and_pass_clamped_code(run, name, as_torch, sq, params, seed):
+def test_standardised_duplicates_fail_unclamped_code_and_pass_clamped_code(run, name, as_torch, sq, params,
+                                                                          seed):
     params = {**params, "torch": as_torch}
     v = run(lambda X, Y: _sqrt(sq(X, Y), clamp=False), "knn.distances", params, seed)
     assert (v.status, v.fraction) == ("failed", 0.0) and "clamp at 0" in v.message, v
