@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data of --reference (default 0)")
     p.add_argument("--dir", default="/tmp/course-demo",
                    help="scratch directory, emptied and rebuilt by every run (default /tmp/course-demo)")
-    p.add_argument("--window", type=int, default=90, help="speed test window in seconds (default 90)")
+    p.add_argument("--window", type=int, default=60, help="speed test window in seconds (default 60)")
     p.add_argument("--students", type=_cohort_size, default=30, metavar="N",
                    help="size of the class (default 30, at least 21: the 14 planted cases, correct work and "
                         "enough hand-ins for the similarity check)")

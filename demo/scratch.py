@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,3 +140,21 @@ def set_policy(s: Scratch, item: str, key: str, value: str) -> None:
     if n != 1:
         raise DemoError(f"course.toml [{item}] has no {key}")
     path.write_text(text[:head.end()] + section + text[end:])
+
+
+def _warm_grader(pid: str, root: Path) -> bool:
+    """Is /proc/PID `course speedtest warm ...` run in the scratch course?"""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        return b"speedtest" in argv and b"warm" in argv and os.readlink(f"/proc/{pid}/cwd") == str(root)
+    except OSError:  # gone meanwhile, or not ours to read
+        return False
+
+
+def wait_warm_grader_gone(s: Scratch, limit_s: float = 300) -> None:
+    """`course speedtest close` answers before the test's warm grader (started by `open`) has handed back its
+    sandbox slots; wait for it to end, so that the next grading command does not start while a slot's
+    processes are being cleaned up (that cleanup ends every process of the slot's user)."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end and any(_warm_grader(p, s.root) for p in os.listdir("/proc") if p.isdigit()):
+        time.sleep(0.2)

@@ -4,8 +4,8 @@ Time is real: every receipt is the server's (`course collect`'s inode change tim
 due dates around its own run. Assignment 1 falls due just after the class handed in: then one student hands
 in within the grace time after it, one with an extension. Assignment 2 was due 8 days before the demo and the
 class had a 9-day extension: one student's extension is 6 days (about 2 days late) and one has none (past the
-7-day cutoff). Speed test 1 runs with a shortened window; the instructor grades the assignments while it
-runs, and one student answers after it closed."""
+7-day cutoff). Speed test 1 runs with a shortened window; meanwhile the instructor collects, checks
+similarity and imports the manual items; one student answers after it closed."""
 from __future__ import annotations
 
 import csv
@@ -148,8 +148,9 @@ def setup(base: Path, clock: Clock, size: int) -> tuple[scratch.Scratch, list[St
 
 def term(s: scratch.Scratch, students: list[Student], window_s: int, workers: int, flags: list[str]) -> dict:
     """The speed test in the lecture (students ready before it opens) and assignments 1 and 2 handed in; while
-    the test's window still runs, assignment 1 falls due, the late ones hand in and the instructor grades both
-    assignments; after the window one more student answers, then the test is closed and graded."""
+    the test's window still runs, assignment 1 falls due, the late ones hand in and the instructor does what
+    needs no grading (collect, similarity, the manual CSVs: the test's warm grader holds the sandbox's slots);
+    after the window one more student answers, the test is closed and graded, then the assignments."""
     speed_late = cohort.by_profile(students, "speed_late")
     phase2 = {cohort.by_profile(students, p) for p in ("late_grace", "extension")}
 
@@ -168,32 +169,44 @@ def term(s: scratch.Scratch, students: list[Student], window_s: int, workers: in
         scratch.set_policy(s, "items.assignment1", "due", _iso(due))
         _wait_past(due)
         hand_in(s, [(st, ["assignment1"]) for st in phase2], "assignment 1 after its due date")
-    for a in cohort.ASSIGNMENTS:
-        with s.clock.stage(f"{a}: collect, autograde, feedback (the speed test's window still open)"):
-            _say((s.course("collect", a).strip().splitlines() or [f"collected {a}"])[-1])
-            s.course("autograde", a, "--workers", str(workers), *flags, live=True)
-            s.course("feedback", a, "--release")
+    with s.clock.stage("during the window: collect, similarity, manual CSVs"):
+        sim = _ungraded(s, students)
     with s.clock.stage(f"{SPEEDTEST}: the window ends, a late answer, close (collect, grade)"):
         with s.clock.step("waiting for the speed test's window to end"):
             _wait_past(_window_end(s))
         hand_in(s, [(speed_late, [SPEEDTEST])], "speed test 1 after its window")
         s.course("speedtest", "close", SPEEDTEST, "--workers", str(workers), *flags, live=True)
-    with s.clock.stage("manual CSVs, grades, explain, report, similarity"):
-        return _closing(s, students)
+        with s.clock.step("waiting for the warm grader to hand back the sandbox's slots"):
+            scratch.wait_warm_grader_gone(s)
+    for a in cohort.ASSIGNMENTS:
+        with s.clock.stage(f"{a}: autograde, feedback"):
+            s.course("autograde", a, "--workers", str(workers), *flags, live=True)
+            s.course("feedback", a, "--release")
+    with s.clock.stage("grades, explain, report"):
+        return {**_closing(s, students), "similarity": sim}
+
+
+def _ungraded(s: scratch.Scratch, students: list[Student]) -> str:
+    """Collect both assignments, then the similarity check beside the manual items' imports; its output."""
+    for a in cohort.ASSIGNMENTS:
+        _say((s.course("collect", a).strip().splitlines() or [f"collected {a}"])[-1])
+    with ThreadPoolExecutor(1) as pool:
+        sim = pool.submit(s.course, "similarity", "assignment1", "--to",
+                          str(s.out / "similarity-assignment1.html"))
+        manual_items(s, students)
+        return sim.result()
 
 
 def _closing(s: scratch.Scratch, students: list[Student]) -> dict:
-    manual_items(s, students)
     out = s.out
     explained = cohort.by_profile(students, "late_days").id
-    _, _, why, _, sim = s.courses(  # they only read: all at once
+    _, _, why, _ = s.courses(  # they only read: all at once
         ["grades", "--to", str(out / "grades.csv")],
         ["grades", "--to", str(out / "grades-moodle.csv"), "--format", "moodle"],
         ["explain", explained],
-        ["report", "--to", str(out / "report.html")],
-        ["similarity", "assignment1", "--to", str(out / "similarity-assignment1.html")])
+        ["report", "--to", str(out / "report.html")])
     (out / f"explain-{explained}.txt").write_text(why)
-    return {"similarity": sim, "explained": explained}
+    return {"explained": explained}
 
 
 def run_term(base: Path, window_s: int, workers: int, sandbox: bool, size: int = cohort.COHORT) -> dict:
