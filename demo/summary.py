@@ -50,7 +50,7 @@ def flagged_pairs(similarity_output: str) -> list[str]:
 
 
 def show(rows: dict[str, dict[str, int]], clock: Clock, wall_s: float,
-         outputs: dict[str, Path], flagged: list[str]) -> None:
+         outputs: dict[str, Path], flagged: list[str], whole_cpu: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -62,9 +62,10 @@ def show(rows: dict[str, dict[str, int]], clock: Clock, wall_s: float,
     for item, c in rows.items():
         t.add_row(item, *(str(v) for v in c.values()))
     console.print(t)
-    console.print(_times(f"Time taken: {wall_s:.0f} s in all, per stage", "stage", clock.stages))
+    every = "every process of the run" if whole_cpu else "without the sandboxed kernels and the warm grader"
+    console.print(_times(f"Time taken: {wall_s:.0f} s in all, per stage (CPU: {every})", "stage", clock.stages))
     slowest = sorted(clock.steps, key=lambda x: -x.wall_s)[:8]
-    console.print(_times("The slowest steps", "step", slowest))
+    console.print(_times("The slowest steps (CPU: the step's own processes)", "step", slowest))
     if flagged:
         console.print("[bold]Similarity (assignment1), flagged pairs:[/bold] " + "; ".join(flagged))
     where = Table(title="Outputs")

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from demo import cohort, scratch, summary
 from demo.cohort import SPEEDTEST, Student
-from demo.timing import Clock
+from demo.timing import CgroupCpu, Clock
 
 ZONE = ZoneInfo("Europe/Bucharest")
 NOTEBOOKS = {"assignment1": ("knn.ipynb", "linear_classifier.ipynb"), "assignment2": ("polyfit.ipynb",),
@@ -213,12 +213,16 @@ def run_term(base: Path, window_s: int, workers: int, sandbox: bool, size: int =
     t0 = time.monotonic()
     load = os.getloadavg()[0]
     flags = [] if sandbox else ["--no-sandbox"]
-    clock = Clock()
-    with clock.stage("set-up: scratch course, accounts, work, dates, records, releases"):
-        s, students = setup(base, clock, size)
-    result = term(s, students, window_s, workers, flags)
+    meter = CgroupCpu()
+    clock, whole = Clock(meter=meter), meter.group is not None
+    try:
+        with clock.stage("set-up: scratch course, accounts, work, dates, records, releases"):
+            s, students = setup(base, clock, size)
+        result = term(s, students, window_s, workers, flags)
+    finally:
+        meter.close()
     return {**result, "scratch": s, "students": students, "wall_s": time.monotonic() - t0,
-            "load": (load, os.getloadavg()[0])}
+            "load": (load, os.getloadavg()[0]), "whole_cpu": whole}
 
 
 def grades_table(out: Path):
@@ -236,7 +240,7 @@ def finish(result: dict) -> dict:
                "explain": s.out / f"explain-{result['explained']}.txt", "report": s.out / "report.html",
                "similarity": s.out / "similarity-assignment1.html", "feedback": s.data / "feedback",
                "exchange": s.exchange}
-    summary.show(rows, s.clock, result["wall_s"], outputs, flagged)
+    summary.show(rows, s.clock, result["wall_s"], outputs, flagged, result["whole_cpu"])
     first, last = result["load"]
     print(f"load average (1 min) at the start and the end: {first:.1f}, {last:.1f}; {os.cpu_count()} cores",
           flush=True)

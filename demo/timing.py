@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 def cpu_now() -> float:
@@ -32,12 +33,59 @@ class Step:
     cpu_s: float
 
 
+class CgroupCpu:
+    """CPU seconds of this process and of everything it starts from now on, by a cpuacct cgroup of its own
+    (nested in its current one): the sandboxed kernels and the speed test's detached warm grader included,
+    which rusage misses (nobody of this tree waits for them). Unavailable (None) where no such group can be
+    made: not root, or cgroup v2, where the sandbox moves kernels into per-job groups of its own."""
+
+    def __init__(self) -> None:
+        self.group: Path | None = None
+        try:
+            line = next(x for x in Path("/proc/self/cgroup").read_text().splitlines()
+                        if "cpuacct" in x.split(":")[1].split(","))
+            parent = Path("/sys/fs/cgroup/cpuacct") / line.split(":", 2)[2].lstrip("/")
+            group = parent / f"course-demo-{os.getpid()}"
+            group.mkdir(exist_ok=True)
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+            self.group = group
+        except (OSError, StopIteration, IndexError):
+            pass
+
+    def seconds(self) -> float | None:
+        if self.group is None:
+            return None
+        return int((self.group / "cpuacct.usage").read_text()) / 1e9
+
+    def close(self) -> None:
+        """This process back to its parent group; the group goes once its last process has ended."""
+        if self.group is None:
+            return
+        try:
+            (self.group.parent / "cgroup.procs").write_text(str(os.getpid()))
+            for _ in range(50):
+                try:
+                    self.group.rmdir()
+                    break
+                except OSError:  # a process of the run is still ending
+                    time.sleep(0.1)
+        except OSError:
+            pass
+        self.group = None
+
+
 @dataclass
 class Clock:
-    """The steps of one run; `stage` names the stage the steps recorded inside it belong to."""
+    """The steps of one run; `stage` names the stage the steps recorded inside it belong to. A stage's CPU is
+    everything's (the cgroup, when there is one); a step's is its own processes' (rusage)."""
     steps: list[Step] = field(default_factory=list)
     stages: list[Step] = field(default_factory=list)
     current: str = "set-up"
+    meter: CgroupCpu | None = None
+
+    def _cpu_all(self) -> float:
+        seconds = self.meter.seconds() if self.meter is not None else None
+        return cpu_now() if seconds is None else seconds
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -50,11 +98,11 @@ class Clock:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         outer, self.current = self.current, name
-        wall, cpu = time.monotonic(), cpu_now()
+        wall, cpu = time.monotonic(), self._cpu_all()
         try:
             yield
         finally:
-            self.stages.append(Step(name, name, time.monotonic() - wall, cpu_now() - cpu))
+            self.stages.append(Step(name, name, time.monotonic() - wall, self._cpu_all() - cpu))
             self.current = outer
 
     def add(self, name: str, wall_s: float, cpu_s: float) -> Step:
