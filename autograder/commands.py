@@ -70,7 +70,7 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
                   progress: bool = True):
     """Grade `students`' submissions of `spec`; returns the report's Summary. Idempotent, crash-safe: each
     submission is committed as it completes, and a re-run grades only what changed."""
-    from autograder.executors import cluster, execute, local_workers, parse_executor
+    from autograder.executors import cluster, execute_batches, local_workers, parse_executor
     from autograder.persist import Writer
     from autograder.plan import plan
     from autograder.report import Progress, Summary
@@ -95,10 +95,10 @@ def run_autograde(course, spec, students: list[str], options, base_seed: int = 0
             writer = Writer(course, spec, store, dry_run)
             writer.prepare()
             with Progress(len(work.jobs), progress) as bar:
-                for job, outcome in execute(client, work.jobs, options):
-                    row = writer.persist(job, outcome)
-                    summary.add(row)
-                    bar.advance(row)
+                for done in execute_batches(client, work.jobs, options):
+                    for row in writer.persist_batch(done):  # one transaction for what completed meanwhile
+                        summary.add(row)
+                        bar.advance(row)
     summary.seconds = time.monotonic() - start
     return summary
 

@@ -94,7 +94,14 @@ def _quiet_workers() -> None:
 
 
 def execute(client, jobs: list, options, window: int | None = None) -> Iterator[tuple[Any, Any]]:
-    """(job, SubmissionResult or the exception of its last attempt), in completion order.
+    """(job, SubmissionResult or the exception of its last attempt), in completion order."""
+    for batch in execute_batches(client, jobs, options, window):
+        yield from batch
+
+
+def execute_batches(client, jobs: list, options, window: int | None = None) -> Iterator[list[tuple[Any, Any]]]:
+    """Lists of (job, SubmissionResult or the exception of its last attempt): every job completed since the
+    previous list (the caller stores each list in one transaction), in completion order.
 
     At most `window` jobs are submitted at a time (default: twice the worker threads), so a crash of this
     process loses only those; the others were stored as they completed."""
@@ -123,14 +130,17 @@ def execute(client, jobs: list, options, window: int | None = None) -> Iterator[
 
     for _ in range(window):
         submit_next()
-    for fut in running:
-        job = owner.pop(fut.key)
-        submit_next()
-        try:
-            outcome = fut.result()
-        except Exception as exc:  # noqa: BLE001 - any failure of the machinery is reported, never a student's 0
-            outcome = exc
-        fut.release()
-        yield job, outcome
+    for futures in running.batches():
+        batch = []
+        for fut in futures:
+            job = owner.pop(fut.key)
+            submit_next()
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # noqa: BLE001 - any failure of the machinery is reported, never a 0
+                outcome = exc
+            fut.release()
+            batch.append((job, outcome))
+        yield batch
     for fut in warm:
         fut.release()

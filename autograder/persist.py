@@ -1,13 +1,22 @@
-"""Persist: the one writer. Each graded submission is ONE database transaction (grades, events, its key),
-then its results file and autograded notebooks. The database is the source of truth: a crash after the
-commit leaves the grade stored, and the next run restores the files from it."""
+"""Persist: the one writer. The submissions that completed since the last write go into ONE database
+transaction (grades, events, each one's key; a group commit: one submission when the writer keeps up, several
+when grading outpaces the disk), then their results files and autograded notebooks. The database is the source
+of truth: a crash after the commit leaves the grades stored, and the next run restores the files from it; a
+crash before it loses nothing stored, and the next run grades those submissions again."""
 from __future__ import annotations
 
 import json
+from functools import partial
+from typing import Any
 
 from autograder.report import StudentRow, row_from_result
-from autograder.results import SubmissionResult, dumps, result_path, write_atomic
+from autograder.results import SubmissionResult, dumps, result_path
+from autograder.results import write_atomic as _write_atomic
 from autograder.store import DatabaseError, Store, parse_timestamp
+
+# The results file and autograded notebooks are copies of what the database holds, rewritten by the next run
+# when a crash left them stale (Writer.unchanged): they need no fsync of their own.
+write_atomic = partial(_write_atomic, durable=False)
 
 
 class Writer:
@@ -22,23 +31,35 @@ class Writer:
             _database(lambda: self.store.sync_assignment(self.spec))
 
     def persist(self, job, outcome: SubmissionResult | BaseException) -> StudentRow:
-        received = parse_timestamp(self.course.submitted / job.student / self.spec.name)
-        if isinstance(outcome, BaseException):
-            return StudentRow(job.student, "infrastructure", received=received,
-                              problem=f"{job.student}: {type(outcome).__name__}: {_first_line(outcome)}")
-        text = dumps(outcome)
-        row = row_from_result(json.loads(text), "graded", received)
+        return self.persist_batch([(job, outcome)])[0]
+
+    def persist_batch(self, done: list[tuple[Any, SubmissionResult | BaseException]]) -> list[StudentRow]:
+        """A row per (job, outcome); the graded ones stored in one transaction, then their files."""
+        rows: list[StudentRow] = []
+        graded: list[tuple[StudentRow, SubmissionResult, str, Any]] = []
+        for job, outcome in done:
+            received = parse_timestamp(self.course.submitted / job.student / self.spec.name)
+            if isinstance(outcome, BaseException):
+                rows.append(StudentRow(job.student, "infrastructure", received=received,
+                                       problem=f"{job.student}: {type(outcome).__name__}: {_first_line(outcome)}"))
+                continue
+            text = dumps(outcome)
+            rows.append(row_from_result(json.loads(text), "graded", received))
+            graded.append((rows[-1], outcome, text, received))
         if self.dry_run:
-            row.changes = self.store.diff(outcome)
-            return row
-        row.changes = _database(lambda: self.store.commit(outcome, text, received))
-        row.written = True
-        try:  # after the commit: a crash here leaves the DB graded; the next run restores the files
-            self._write_files(job.student, text)
-        except OSError as exc:  # e.g. a full disk: the grade is safe in the DB
-            row.problem = (f"{job.student}: graded and stored, but the results file was not written ({exc}); "
-                           "the next run writes it")
-        return row
+            for row, outcome, _text, _received in graded:
+                row.changes = self.store.diff(outcome)
+            return rows
+        if graded:
+            changes = _database(lambda: self.store.commit_many([(o, t, r) for _row, o, t, r in graded]))
+            for (row, outcome, text, _received), changed in zip(graded, changes, strict=True):
+                row.changes, row.written = changed, True
+                try:  # after the commit: a crash here leaves the DB graded; the next run restores the files
+                    self._write_files(outcome.student, text)
+                except OSError as exc:  # e.g. a full disk: the grade is safe in the DB
+                    row.problem = (f"{outcome.student}: graded and stored, but the results file was not written "
+                                   f"({exc}); the next run writes it")
+        return rows
 
     def unchanged(self, student: str) -> StudentRow:
         """The stored grade; its results file restored if a crash lost it (not on a dry run)."""
@@ -52,8 +73,10 @@ class Writer:
         return row_from_result(json.loads(text), "unchanged", received)
 
     def _write_files(self, student: str, text: str) -> None:
-        write_atomic(result_path(self.course.results, self.spec.name, student), text)
+        # the results file last: unchanged() checks only it, so a crash in between leaves it stale or missing
+        # and the next run writes both again
         write_autograded(self.course, self.spec, json.loads(text))
+        write_atomic(result_path(self.course.results, self.spec.name, student), text)
 
 
 def write_autograded(course, spec, result: dict) -> None:

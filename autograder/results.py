@@ -100,15 +100,17 @@ def without_volatile(data: Any) -> Any:
     return data
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder + fsync + rename: readers see the old or the new file."""
+def write_atomic(path: Path, text: str, durable: bool = True) -> None:
+    """Write via a temp file in the same folder + fsync + rename: readers see the old or the new file.
+    durable=False: no fsync, for files rebuilt from the database when a crash leaves them behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

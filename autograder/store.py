@@ -218,26 +218,35 @@ class Store:
         return [Change(t.notebook, t.test_id, current.get((t.notebook, t.test_id)), t.score)
                 for t in result.tests if current.get((t.notebook, t.test_id)) != t.score]
 
-    def commit(self, result: SubmissionResult, result_json: str, timestamp: dt.datetime | None = None
-               ) -> list[Change]:
-        """Grades + events + the graded key of one submission, atomically. Returns the changes written."""
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    def commit_many(self, items: list[tuple[SubmissionResult, str, dt.datetime | None]]) -> list[list[Change]]:
+        """commit() of several submissions in ONE transaction (all or none): the submissions that completed
+        while the previous transaction ran. Returns each one's changes."""
         with self.session() as s:
-            changes = _write_grades(s, result, timestamp)
-            tests = {(t.notebook, t.test_id): t for t in result.tests}
-            for c in changes:
-                s.execute(grade_event.insert().values(
-                    assignment=result.assignment, student=result.student, notebook=c.notebook, test_id=c.test_id,
-                    old=c.old, new=c.new, source="autograde", suite_hash=result.suite_hash,
-                    seed=tests[(c.notebook, c.test_id)].seed, submission_hash=result.submission_hash, at=now))
-            key = {"submission_hash": result.submission_hash, "suite_hash": result.suite_hash,
-                   "base_seed": result.base_seed, "result_json": result_json, "graded_at": now}
-            updated = s.execute(graded_submission.update().where(
-                graded_submission.c.assignment == result.assignment,
-                graded_submission.c.student == result.student).values(**key)).rowcount
-            if not updated:
-                s.execute(graded_submission.insert().values(assignment=result.assignment, student=result.student,
-                                                            **key))
+            return [self.commit(result, text, timestamp, session=s) for result, text, timestamp in items]
+
+    def commit(self, result: SubmissionResult, result_json: str, timestamp: dt.datetime | None = None,
+               session: Session | None = None) -> list[Change]:
+        """Grades + events + the graded key of one submission, atomically (or inside `session`, a transaction
+        of commit_many). Returns the changes written."""
+        if session is None:
+            return self.commit_many([(result, result_json, timestamp)])[0]
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        s = session
+        changes = _write_grades(s, result, timestamp)
+        tests = {(t.notebook, t.test_id): t for t in result.tests}
+        for c in changes:
+            s.execute(grade_event.insert().values(
+                assignment=result.assignment, student=result.student, notebook=c.notebook, test_id=c.test_id,
+                old=c.old, new=c.new, source="autograde", suite_hash=result.suite_hash,
+                seed=tests[(c.notebook, c.test_id)].seed, submission_hash=result.submission_hash, at=now))
+        key = {"submission_hash": result.submission_hash, "suite_hash": result.suite_hash,
+               "base_seed": result.base_seed, "result_json": result_json, "graded_at": now}
+        updated = s.execute(graded_submission.update().where(
+            graded_submission.c.assignment == result.assignment,
+            graded_submission.c.student == result.student).values(**key)).rowcount
+        if not updated:
+            s.execute(graded_submission.insert().values(assignment=result.assignment, student=result.student,
+                                                        **key))
         return changes
 
     def events(self, assignment: str | None = None) -> list[dict]:

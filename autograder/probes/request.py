@@ -40,14 +40,17 @@ def _compact(value: np.ndarray) -> tuple[np.ndarray, str | None]:
 
 
 def _encode_input(value: Any) -> Any:
-    """An input as JSON data: arrays as compressed base64 `.npy` (no pickle; integer-valued floats sent in the
-    smallest integer dtype, so a batch of images stays a small message), numbers and lists as they are."""
+    """An input as JSON data: arrays as base64 `.npy` (no pickle; integer-valued floats sent in the smallest
+    integer dtype, compressed when that pays, so a batch of images stays a small message), numbers and lists
+    as they are."""
     if isinstance(value, np.ndarray):
         small, restore = _compact(np.ascontiguousarray(value))
         buf = io.BytesIO()
         np.save(buf, small, allow_pickle=False)
-        item: dict[str, Any] = {"npy": base64.b64encode(zlib.compress(buf.getvalue(), 6)).decode("ascii"),
-                                "zlib": True}
+        raw = buf.getvalue()
+        packed = zlib.compress(raw, 1)  # small integers shrink; real-valued data does not, and is sent as it is
+        item: dict[str, Any] = ({"npy": base64.b64encode(packed).decode("ascii"), "zlib": True}
+                                if len(packed) < 0.9 * len(raw) else {"npy": base64.b64encode(raw).decode("ascii")})
         if restore is not None:
             item["as"] = restore
         return item
