@@ -226,7 +226,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs of each course command (best is printed)")
     ap.add_argument("--no-peer", action="store_true", help="skip `nbgrader export`")
     ap.add_argument("--peer-up-to", type=int, default=None, metavar="N",
-                    help="run `nbgrader export` only for cohorts of at most N students (it took more than 19 min of "
+                    help="run `nbgrader export` only for cohorts of at most N students (it took more than 18 min of "
                          "CPU for 10 000)")
     args = ap.parse_args()
     print("wall seconds (CPU seconds: user + system of the command), best of --repeat; nbgrader export runs once;"
