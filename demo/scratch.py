@@ -151,6 +151,29 @@ def _warm_grader(pid: str, root: Path) -> bool:
         return False
 
 
+def _warm_state(s: Scratch, test: str) -> str:
+    """lifecycle.warm's state of the test's warm grader: "ready", "starting" or "" (no socket yet, or none)."""
+    import course_dir
+    from lifecycle import warm
+
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in s.env().items() if k.startswith("COURSE_")})
+    try:
+        return warm.state(course_dir.load(s.root), test)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def wait_warm_grader_ready(s: Scratch, test: str, limit_s: float = 300) -> None:
+    """Wait until the test's warm grader (started by `open`) holds its slots, or has ended: a slot's set-up
+    ends every process of the slot's user, so no other grading command should be starting meanwhile."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end and _warm_state(s, test) != "ready" and \
+            any(_warm_grader(p, s.root) for p in os.listdir("/proc") if p.isdigit()):
+        time.sleep(0.2)
+
+
 def wait_warm_grader_gone(s: Scratch, limit_s: float = 300) -> None:
     """`course speedtest close` answers before the test's warm grader (started by `open`) has handed back its
     sandbox slots; wait for it to end, so that the next grading command does not start while a slot's

@@ -5,7 +5,7 @@ due dates around its own run. Assignment 1 falls due just after the class handed
 in within the grace time after it, one with an extension. Assignment 2 was due 8 days before the demo and the
 class had a 9-day extension: one student's extension is 6 days (about 2 days late) and one has none (past the
 7-day cutoff). Speed test 1 runs with a shortened window; meanwhile the instructor collects, checks
-similarity and imports the manual items; one student answers after it closed."""
+similarity, imports the manual items and grades assignment 1; one student answers after it closed."""
 from __future__ import annotations
 
 import csv
@@ -148,9 +148,10 @@ def setup(base: Path, clock: Clock, size: int) -> tuple[scratch.Scratch, list[St
 
 def term(s: scratch.Scratch, students: list[Student], window_s: int, workers: int, flags: list[str]) -> dict:
     """The speed test in the lecture (students ready before it opens) and assignments 1 and 2 handed in; while
-    the test's window still runs, assignment 1 falls due, the late ones hand in and the instructor does what
-    needs no grading (collect, similarity, the manual CSVs: the test's warm grader holds the sandbox's slots);
-    after the window one more student answers, the test is closed and graded, then the assignments."""
+    the test's window still runs, assignment 1 falls due, the late ones hand in and the instructor collects,
+    checks similarity, imports the manual items and grades assignment 1 (on the slots the test's warm grader
+    leaves free); after the window one more student answers, the test is closed and graded, then assignment 2
+    (once the warm grader has handed back its slots)."""
     speed_late = cohort.by_profile(students, "speed_late")
     phase2 = {cohort.by_profile(students, p) for p in ("late_grace", "extension")}
 
@@ -169,8 +170,11 @@ def term(s: scratch.Scratch, students: list[Student], window_s: int, workers: in
         scratch.set_policy(s, "items.assignment1", "due", _iso(due))
         _wait_past(due)
         hand_in(s, [(st, ["assignment1"]) for st in phase2], "assignment 1 after its due date")
-    with s.clock.stage("during the window: collect, similarity, manual CSVs"):
+    with s.clock.stage("during the window: collect, similarity, manual CSVs; assignment1 graded"):
         sim = _ungraded(s, students)
+        with s.clock.step("waiting for the warm grader to hold its slots"):
+            scratch.wait_warm_grader_ready(s, SPEEDTEST)
+        _grade(s, "assignment1", workers, flags)  # on the slots the warm grader leaves free
     with s.clock.stage(f"{SPEEDTEST}: the window ends, a late answer, close (collect, grade)"):
         with s.clock.step("waiting for the speed test's window to end"):
             _wait_past(_window_end(s))
@@ -178,10 +182,8 @@ def term(s: scratch.Scratch, students: list[Student], window_s: int, workers: in
         s.course("speedtest", "close", SPEEDTEST, "--workers", str(workers), *flags, live=True)
         with s.clock.step("waiting for the warm grader to hand back the sandbox's slots"):
             scratch.wait_warm_grader_gone(s)
-    for a in cohort.ASSIGNMENTS:
-        with s.clock.stage(f"{a}: autograde, feedback"):
-            s.course("autograde", a, "--workers", str(workers), *flags, live=True)
-            s.course("feedback", a, "--release")
+    with s.clock.stage("assignment2: autograde, feedback"):
+        _grade(s, "assignment2", workers, flags)
     with s.clock.stage("grades, explain, report"):
         return {**_closing(s, students), "similarity": sim}
 
@@ -195,6 +197,11 @@ def _ungraded(s: scratch.Scratch, students: list[Student]) -> str:
                           str(s.out / "similarity-assignment1.html"))
         manual_items(s, students)
         return sim.result()
+
+
+def _grade(s: scratch.Scratch, assignment: str, workers: int, flags: list[str]) -> None:
+    s.course("autograde", assignment, "--workers", str(workers), *flags, live=True)
+    s.course("feedback", assignment, "--release")
 
 
 def _closing(s: scratch.Scratch, students: list[Student]) -> dict:
