@@ -2,32 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from pathlib import Path
 
 import pandas as pd
 
+from course_svg import histogram_svg
 from gradebook.policy import Policy
 
 
 def _svg_hist(values: pd.Series, title: str, top: float) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.2, 2.6))
-    ax.hist(values.dropna(), bins=20, range=(0, max(top, 1e-9)), color="#4472c4", edgecolor="white")
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel("points", fontsize=8)
-    ax.set_ylabel("students", fontsize=8)
-    ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    plt.close(fig)
-    svg = buf.getvalue()
-    return svg[svg.index("<svg"):]  # drop the XML prolog: the SVG is inlined in HTML
+    return histogram_svg(values.dropna().to_numpy(), title=title, xlabel="points", ylabel="students", bins=20,
+                         value_range=(0, max(top, 1e-9)), figsize=(4.2, 2.6))
 
 
 def similarity_results(data: Path) -> list[dict]:

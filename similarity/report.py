@@ -3,7 +3,6 @@ histograms), and a small JSON summary that `course report` lists."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from course_svg import histogram_svg
 from similarity import detect
 from similarity.pipeline import Pair, Result
 
@@ -39,25 +39,9 @@ def print_table(result: Result, console=None) -> None:
 
 
 def _histogram(values: np.ndarray, title: str, threshold: float) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.8, 2.8))
-    ax.hist(values, bins=50, range=(0, 1), color="#4472c4", edgecolor="white")
-    ax.axvline(threshold, color="#c00000", linestyle="--", linewidth=1)
-    ax.set_yscale("log")  # the few copies are the outliers next to thousands of ordinary pairs
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel("similarity", fontsize=8)
-    ax.set_ylabel("pairs (log scale)", fontsize=8)
-    ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    plt.close(fig)
-    svg = buf.getvalue()
-    return svg[svg.index("<svg"):]  # the XML prolog is not allowed inside HTML
+    # log counts: the few copies are the outliers next to thousands of ordinary pairs
+    return histogram_svg(values, title=title, xlabel="similarity", ylabel="pairs (log scale)", bins=50,
+                         value_range=(0, 1), figsize=(4.8, 2.8), mark=threshold, log=True)
 
 
 def _side(student: str, cells: tuple[str, ...], hits: detect.Passage) -> dict:
