@@ -4,12 +4,13 @@ from __future__ import annotations
 import harness
 import pytest
 
-from autograder.results import SubmissionResult, TestRecord
+from autograder.results import SubmissionResult
+from autograder.results import TestRecord as Record  # not collected as a test class
 from autograder.store import Store
 
 
 def _result(spec, student: str, fraction: float, assignment: str | None = None) -> SubmissionResult:
-    tests = [TestRecord(t.test_id, t.notebook, fraction * t.points, t.points, "passed" if fraction == 1 else "failed",
+    tests = [Record(t.test_id, t.notebook, fraction * t.points, t.points, "passed" if fraction == 1 else "failed",
                         "", 0.0, 1, spec.suite_hash) for t in spec.tests]
     return SubmissionResult(assignment=assignment or spec.name, student=student, submission_hash=f"h-{student}",
                             suite_hash=spec.suite_hash, base_seed=0, sandbox=False, tests=tests)
