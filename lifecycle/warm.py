@@ -40,6 +40,8 @@ CHECK_S = 10.0  # seconds between looks at the window and the course's folders
 ENV = "COURSE_SPEEDTEST_WARM"
 
 
+LOCK_WAIT_S = 120  # how long a new warm grader waits for the machine's previous one to end
+
 def _lock_dir() -> Path:
     from autograder.sandbox.config import load
 
@@ -260,11 +262,17 @@ def serve(course, test: str, workers: int | None) -> int:
 
     lock_dir = _lock_dir()
     lock = os.open(lock_dir / "warm.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        print(f"{test}: another warm grader runs on this machine; none started")
-        return 0
+    # a grader that has just handed back its close ends within seconds: wait for it, not for one that serves
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                print(f"{test}: another warm grader runs on this machine; none started")
+                return 0
+            time.sleep(0.5)
     path = socket_path(course, test)
     sock = _listen(path)
     if sock is None:
