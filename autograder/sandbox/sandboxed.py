@@ -28,7 +28,7 @@ from autograder.sandbox.guard import GuardProcess
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.parent import ParentProcess
 from autograder.sandbox.runner import Kernel
-from autograder.sandbox.setup import existing_slots, user_ids
+from autograder.sandbox.setup import usable_slots, user_ids
 from autograder.sandbox.writefile import wipe, write_json
 
 PARENT_START_TIMEOUT = 120.0
@@ -85,9 +85,7 @@ class SandboxBackend:
 
     @classmethod
     def acquire(cls, limits: Limits, cfg: Config, gpu: bool = False) -> SandboxBackend:
-        count = existing_slots()
-        if os.environ.get("COURSE_SANDBOX_SLOTS"):
-            count = min(count, cfg.slots)
+        count = usable_slots(cfg)
         cfg.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # /run is emptied at boot
         index, fd = slots.acquire(cfg.lock_dir, count)
         try:

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.model import SandboxUnavailable
-from autograder.sandbox import cgroups, reach
+from autograder.model import InfrastructureError, SandboxUnavailable
+from autograder.sandbox import cgroups, reach, slots
 from autograder.sandbox.bwrap import VENV, system_binds
 from autograder.sandbox.config import Config, load, slot_user
 
 FIX = "run `make` or `course sandbox setup` as root"
+SMOKE_SLOT_WAIT_S = 5.0  # how long the check waits for a free slot before skipping
 TOOLS = ("setpriv", "prlimit", "nsenter", "ipcrm", "unshare", "mount")
 
 
@@ -88,14 +89,44 @@ def checks(cfg: Config | None = None) -> list[Check]:
 _smoke_ok: bool = False
 
 
+def usable_slots(cfg: Config) -> int:
+    """Slots a runner may lock: the slot users that exist, capped by COURSE_SANDBOX_SLOTS when it is set."""
+    count = existing_slots()
+    if os.environ.get("COURSE_SANDBOX_SLOTS"):
+        count = min(count, cfg.slots)
+    return count
+
+
 def smoke_test(cfg: Config) -> str | None:
-    """Start `bwrap ... /bin/true` as slot user 0; None if it works, else the error (cached on success)."""
+    """Start `bwrap ... /bin/true` as a free slot's user; None if it works, else the error (cached on success).
+
+    The slot is locked for the run: a runner opening or closing that slot kills every process of its uid,
+    this check's included. When every slot is busy the check is skipped (not cached): the jobs holding them
+    started bwrap as those users already.
+    """
     global _smoke_ok
     if _smoke_ok:
         return None
-    ids = user_ids(0)
-    if ids is None:
+    count = usable_slots(cfg)
+    if count < 1:
         return f"no user {slot_user(0)}"
+    cfg.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # /run is emptied at boot
+    try:
+        index, fd = slots.acquire(cfg.lock_dir, count, timeout=SMOKE_SLOT_WAIT_S)
+    except InfrastructureError:
+        return None
+    try:
+        err = _bwrap_true(cfg, index)
+    finally:
+        slots.release(fd)
+    _smoke_ok = err is None
+    return err
+
+
+def _bwrap_true(cfg: Config, index: int) -> str | None:
+    ids = user_ids(index)
+    if ids is None:
+        return f"no user {slot_user(index)}"
     uid, gid = ids
     argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--inh-caps=-all",
             "--bounding-set=-all", "--", cfg.bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
@@ -109,11 +140,10 @@ def smoke_test(cfg: Config) -> str | None:
         res = subprocess.run(argv, check=False, capture_output=True, timeout=30,
                              env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return str(exc)
+        return f"as {slot_user(index)}: {exc}"
     if res.returncode != 0:
         err = res.stderr.decode("utf-8", "replace").strip().splitlines()
-        return err[-1] if err else f"exit status {res.returncode}"
-    _smoke_ok = True
+        return f"as {slot_user(index)}: {err[-1] if err else f'exit status {res.returncode}'}"
     return None
 
 
@@ -124,7 +154,7 @@ def check_or_raise(cfg: Config | None = None) -> None:
             raise SandboxUnavailable(f"sandbox unavailable: {c.name}: {c.detail}; {FIX}")
     err = smoke_test(cfg)
     if err:
-        raise SandboxUnavailable(f"sandbox unavailable: bwrap cannot start as {slot_user(0)}: {err}; {FIX}")
+        raise SandboxUnavailable(f"sandbox unavailable: bwrap cannot start {err}; {FIX}")
 
 
 # -- set-up (root, idempotent) ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ import os
 import threading
 
 import pytest
-from sandbox_helpers import cell
+from sandbox_helpers import cell, sandbox_or_skip
 
 from autograder.model import InfrastructureError, SandboxUnavailable
 from autograder.sandbox import Limits, check_sandbox, open_slot, slots
@@ -125,3 +125,56 @@ def test_setup_is_idempotent():
     lines: list[str] = []
     assert run_setup(log=lines.append) == 0
     assert lines and lines[0].startswith("sandbox already set up")
+
+
+@pytest.mark.sandbox
+def test_the_start_up_check_locks_its_slot_so_a_runner_resetting_another_cannot_kill_it():
+    import fcntl
+
+    from autograder.sandbox import config, procs, setup
+
+    sandbox_or_skip()
+    cfg = config.load()
+    if setup.usable_slots(cfg) < 2:
+        pytest.skip("needs two slot users")
+    # Hold slot 0 as a runner does, and reset it (kill every process of its uid) over and over meanwhile.
+    fd = os.open(cfg.lock_dir / "slot0.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    uid0 = setup.user_ids(0)[0]
+    stop = threading.Event()
+
+    def reset_slot0() -> None:
+        while not stop.is_set():
+            procs.kill_uid(uid0, rounds=1)
+
+    resetter = threading.Thread(target=reset_slot0)
+    resetter.start()
+    try:
+        for _ in range(3):
+            setup._smoke_ok = False
+            assert setup.smoke_test(cfg) is None
+    finally:
+        stop.set()
+        resetter.join()
+        slots.release(fd)
+        setup._smoke_ok = False
+
+
+def test_the_start_up_check_is_skipped_not_failed_when_every_slot_is_busy(monkeypatch, tmp_path):
+    import dataclasses
+
+    from autograder.sandbox import config, setup
+
+    cfg = dataclasses.replace(config.load(), lock_dir=tmp_path)
+    count = setup.usable_slots(cfg)
+    if count < 1:
+        pytest.skip("no slot users")
+    held = [slots.acquire(tmp_path, count, timeout=1)[1] for _ in range(count)]
+    monkeypatch.setattr(setup, "SMOKE_SLOT_WAIT_S", 0.2)
+    monkeypatch.setattr(setup, "_smoke_ok", False)
+    try:
+        assert setup.smoke_test(cfg) is None
+        assert setup._smoke_ok is False  # not remembered: the next check runs it
+    finally:
+        for fd in held:
+            slots.release(fd)
