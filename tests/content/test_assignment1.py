@@ -428,6 +428,9 @@ WRONG = [
      (), "clamp the squared distances at 0"),
     ("knn", "knn_dist_solution", [_ADDMM, ("torch.sqrt(torch.clamp(d2, min=0.0))", "torch.sqrt(d2)")],
      "test_knn_dist", 0.0, (), "clamp the squared distances at 0"),
+    # an epsilon under the root: √ε where the distance is 0
+    ("knn", "knn_dist_solution", [("torch.sqrt(torch.clamp(d2, min=0.0))", "torch.sqrt(torch.clamp(d2, min=0.0) + 1e-8)")],
+     "test_knn_dist", 0.0, (), "add nothing under the square root"),
     # L1 distances
     ("knn", "knn_l1_solution", [("(Y - X[i]).abs().sum(dim=1)", "((Y - X[i]) ** 2).sum(dim=1).sqrt()")],
      "test_knn_l1", 0.0, (), "these are L2 distances"),

@@ -136,6 +136,15 @@ def cancellation_atol(X: np.ndarray, Y: np.ndarray, ftype: type[np.floating]) ->
     return 3.0 * float(np.sqrt(eps * _scale(X, Y) * np.sqrt(X.shape[1])))
 
 
+def _shifted_under_root(arr: np.ndarray, ref: np.ndarray, atol: float) -> bool:
+    """sqrt(d² + ε) for one small ε > 0: right away from 0, √ε where the distance is 0."""
+    zero = ref <= atol
+    if not zero.any() or not np.isfinite(arr).all():
+        return False
+    eps = float(np.median(arr[zero].astype(np.float64) ** 2))
+    return 0 < eps < 1e-2 and bool(np.allclose(arr, np.sqrt(ref**2 + eps), rtol=1e-5, atol=atol))
+
+
 def distances(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Verdict:
     X, Y = inputs["X"], inputs["Y"]
     metric = params["metric"]
@@ -159,6 +168,8 @@ def distances(params: dict[str, Any], inputs: dict[str, Any], result: Any) -> Ve
         elif not finite.all():
             hint = ("; for identical or nearly identical points ‖x‖²+‖y‖²−2x·y can round below 0: "
                     "clamp at 0 before the square root")
+        elif _shifted_under_root(arr, ref, atol):
+            hint = "; a point's distance to its copy is not 0: add nothing under the square root (clamp at 0 instead)"
     else:
         if finite.all() and np.allclose(arr, _ref.pairwise_distances(X, Y, "l2"), rtol=1e-5, atol=1e-3):
             hint = "; these are L2 distances: L1 sums the absolute differences"

@@ -333,3 +333,17 @@ def test_cross_validation(run, seed):
 def test_cross_validation_wrong_shape(run):
     v = run(lambda *a: cv(*a).T, "knn.cross_validate")
     assert v.status == "failed" and "one row per k" in v.message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("eps", [1e-10, 1e-8, 1e-6])
+def test_an_epsilon_under_the_root_fails_float64_with_its_own_hint(run, eps, seed):
+    # √ε where the distance is 0: the notebook's visible check refuses it too (a point's distance to itself)
+    v = run(lambda X, Y: np.sqrt(np.maximum(np.sum(X**2, 1)[:, None] + np.sum(Y**2, 1)[None, :] - 2 * X @ Y.T, 0)
+                                 + eps), "knn.distances", STANDARDISED, seed)
+    assert (v.status, v.fraction) == ("failed", 0.0) and "add nothing under the square root" in v.message, v
+
+
+def test_the_epsilon_hint_is_not_given_for_other_mistakes(run):
+    v = run(lambda X, Y: 2 * l2_no_loops(X, Y), "knn.distances", STANDARDISED, 0)
+    assert v.status == "failed" and "square root" not in v.message, v
