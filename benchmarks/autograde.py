@@ -10,6 +10,8 @@ Builds a temporary one-question course (the fixture's E_RMS question plus `impor
 nbgrader, submits N copies of a correct solution, grades them with stock nbgrader (one fresh kernel per
 notebook, sequential) and with ours, and prints:
   - the throughput ratio  stock seconds / our seconds           (goal >= 5x)
+  - CPU seconds per submission of both (sandboxed kernels included), which a loaded machine barely changes,
+    and what they allow on this machine idle (assignment 1: goal <= 2 s per submission on 2 cores)
   - our per-notebook overhead beyond the cells' own run time    (goal <= 0.3 s), from the results' timings
   - the machine facts.
 """
@@ -133,6 +135,21 @@ def overhead(data: Path, assignment: str = ASSIGNMENT) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(extra)
 
 
+def metered(label: str, run, *args) -> tuple[float, float | None]:
+    """(wall seconds, CPU seconds of everything the run started, sandboxed kernels included; None without a
+    cpuacct cgroup). CPU seconds barely change with the machine's load, so they give the idle figure."""
+    from course_cpu import CgroupCpu
+
+    meter = CgroupCpu(f"bench-autograde-{label}")
+    try:
+        before = meter.seconds()
+        wall = run(*args)
+        after = meter.seconds()
+    finally:
+        meter.close()
+    return wall, None if before is None or after is None else after - before
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=24, help="notebooks graded by each side (default 24)")
@@ -143,8 +160,8 @@ def main() -> int:
     if args.assignment and not (REPO / "source" / args.assignment).is_dir():
         ap.error(f"--assignment: no folder source/{args.assignment}")
     sandbox = not args.no_sandbox
+    sys.path.insert(0, str(REPO))
     if sandbox:
-        sys.path.insert(0, str(REPO))
         from autograder.model import SandboxUnavailable
         from autograder.sandbox import check_sandbox
 
@@ -157,8 +174,8 @@ def main() -> int:
     try:
         name = args.assignment or ASSIGNMENT
         root, data = make_real_course(tmp, args.n, name) if args.assignment else make_course(tmp, args.n)
-        stock = run_stock(root, data, name)
-        ours = run_ours(root, data, args.workers, sandbox, name)
+        stock, stock_cpu = metered("stock", run_stock, root, data, name)
+        ours, ours_cpu = metered("ours", run_ours, root, data, args.workers, sandbox, name)
         ours_seq = run_ours(root, data, 1, sandbox, name)
         wall, extra = overhead(data, name)
         import torch
@@ -177,6 +194,12 @@ def main() -> int:
         print(f"steady-state throughput ratio (stock s/notebook / our s/notebook, slot warm): "
               f"{stock / args.n / wall:.1f}x; our fixed start-up (interpreter, torch, spec, slot): "
               f"{ours_seq - args.n * wall:.1f} s")
+        if ours_cpu is not None and stock_cpu is not None:
+            cores = min(args.workers, os.cpu_count() or 1)
+            print(f"CPU seconds: stock {stock_cpu:.1f} ({stock_cpu / args.n:.2f} s/submission), ours "
+                  f"{ours_cpu:.1f} ({ours_cpu / args.n:.2f} s/submission, start-up included): on an idle machine "
+                  f"{args.workers} workers on {cores} cores need at least {ours_cpu / args.n / cores:.2f} s per "
+                  f"submission" + ("   (goal <= 2 s on 2 cores)" if name == "assignment1" else ""))
         print(f"our per-submission wall time (median, 1 worker): {wall:.3f} s; overhead beyond the cells' own "
               f"run time: {extra:.3f} s   (goal <= 0.3 s)")
     finally:

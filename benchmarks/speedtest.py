@@ -28,45 +28,6 @@ REPO = Path(__file__).resolve().parents[1]
 TEST, NOTEBOOK = "speedtest1", "speedtest1.ipynb"
 
 
-class CpuMeter:
-    """CPU seconds of this process and everything it starts (detached servers included) from now on, by a
-    cgroup of its own; None where none can be made (not root, no cgroup cpu accounting)."""
-
-    def __init__(self, name: str) -> None:
-        self.usage_file: Path | None = None
-        for group, usage in ((Path("/sys/fs/cgroup/cpuacct") / name, "cpuacct.usage"),
-                             (Path("/sys/fs/cgroup") / name, "cpu.stat")):
-            try:
-                group.mkdir(exist_ok=True)
-                (group / "cgroup.procs").write_text(str(os.getpid()))
-            except OSError:
-                continue
-            self.usage_file = group / usage
-            break
-
-    def close(self) -> None:
-        """This process back to the root group; the group goes once its last process has ended."""
-        if self.usage_file is not None:
-            try:
-                (self.usage_file.parent.parent / "cgroup.procs").write_text(str(os.getpid()))
-                for _ in range(100):
-                    try:
-                        self.usage_file.parent.rmdir()
-                        return
-                    except OSError:  # a process of the run is still ending
-                        time.sleep(0.1)
-            except OSError:
-                pass
-
-    def seconds(self) -> float | None:
-        if self.usage_file is None:
-            return None
-        text = self.usage_file.read_text()
-        if self.usage_file.name == "cpu.stat":
-            return int(dict(line.split() for line in text.splitlines())["usage_usec"]) / 1e6
-        return int(text) / 1e9
-
-
 def make_course(tmp: Path) -> tuple[Path, dict[str, str]]:
     root = tmp / "course"
     (root / "source").mkdir(parents=True)
@@ -118,10 +79,12 @@ def main() -> int:
     sys.path[:0] = [str(REPO), str(REPO / "tests")]
     from exchange_student import nbgrader_submit
 
+    from course_cpu import CgroupCpu
+
     flags = (["--no-sandbox"] if args.no_sandbox else []) + (["--no-warm"] if args.no_warm else [])
     tmp = Path(tempfile.mkdtemp(prefix="bench-speedtest-"))
-    ours_meter = CpuMeter(f"bench-speedtest-ours-{os.getpid()}")
-    stock_meter: CpuMeter | None = None
+    ours_meter = CgroupCpu("bench-speedtest-ours")
+    stock_meter: CgroupCpu | None = None
     try:
         root, env = make_course(tmp)
         opened = course(root, env, "speedtest", "open", TEST, "--duration", "1h", *flags)[1]
@@ -142,7 +105,7 @@ def main() -> int:
             fh.write('\nc.Autograde.exporter_class = "nbconvert.exporters.NotebookExporter"  # stock peer\n')
         subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", TEST, "--force",
                         "--log-level=ERROR"], cwd=root, env=env, check=True)
-        stock_meter = CpuMeter(f"bench-speedtest-stock-{os.getpid()}")
+        stock_meter = CgroupCpu("bench-speedtest-stock")
         before = stock_meter.seconds()
         start = time.monotonic()
         subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", TEST, "--force",

@@ -17,9 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from course_cpu import CgroupCpu
 from demo import cohort, scratch, summary
 from demo.cohort import SPEEDTEST, Student
-from demo.timing import CgroupCpu, Clock
+from demo.timing import Clock
 
 ZONE = ZoneInfo("Europe/Bucharest")
 NOTEBOOKS = {"assignment1": ("knn.ipynb", "linear_classifier.ipynb"), "assignment2": ("polyfit.ipynb",),
@@ -220,7 +221,7 @@ def run_term(base: Path, window_s: int, workers: int, sandbox: bool, size: int =
     t0 = time.monotonic()
     load = os.getloadavg()[0]
     flags = [] if sandbox else ["--no-sandbox"]
-    meter = CgroupCpu()
+    meter = CgroupCpu("course-demo")
     clock, whole = Clock(meter=meter), meter.group is not None
     try:
         with clock.stage("set-up: scratch course, accounts, work, dates, records, releases"):

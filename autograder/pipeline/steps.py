@@ -36,8 +36,9 @@ class Context:
     seeds: dict[str, int] = field(default_factory=dict)  # test_id -> seed
     nonces: dict[str, list[str]] = field(default_factory=dict)  # test_id -> the nonce of each probe request
     support_keys: set[str] = field(default_factory=set)  # prelude cells (not the student's: not in feedback)
-    fast: bool = True  # leave out the cells tagged as exploration (FullRunIfNeeded turns it off)
-    skipped: int = 0  # exploration cells left out of this run
+    full: set[str] = field(default_factory=set)  # notebooks run with every cell (FullRunIfNeeded adds them)
+    skipped: dict[str, int] = field(default_factory=dict)  # notebook -> exploration cells left out of its run
+    only: set[str] | None = None  # when set, the run steps work on these notebooks only (a re-run)
     outcomes: dict[str, dict[str, CellOutcome]] = field(default_factory=dict)  # notebook -> key -> outcome
     tests: list[TestRecord] = field(default_factory=list)
     cells: list[CellRecord] = field(default_factory=list)
@@ -104,14 +105,16 @@ class BuildCellJobs(Step):
 
         job = ctx.job
         for name, rb in ctx.rebuilt.items():
+            if ctx.only is not None and name not in ctx.only:
+                continue
             cells: list[CellJob] = []
             key = f"{name}:prelude"
             ctx.support_keys.add(key)
             cells.append(CellJob(key=key, source=prelude_cell(job.student, job.spec.support), kind="student",
                                  timeout=job.options.cell_timeout))
             for n, pc in enumerate(rb.plan):
-                if pc.kind == "code" and pc.explore and ctx.fast:
-                    ctx.skipped += 1
+                if pc.kind == "code" and pc.explore and name not in ctx.full:
+                    ctx.skipped[name] = ctx.skipped.get(name, 0) + 1
                 elif pc.kind == "code":
                     key = f"{name}:cell{n}"
                     ctx.sources[key] = pc.source
@@ -132,6 +135,8 @@ class RunKernel(Step):
 
     def __call__(self, ctx: Context) -> None:
         for name, cells in ctx.cell_jobs.items():
+            if ctx.only is not None and name not in ctx.only:
+                continue
             if not cells:
                 ctx.outcomes[name] = {}
                 continue
@@ -153,6 +158,8 @@ class JudgeProbes(Step):
         # the student's own numbers, from the submission's student id, never from the notebook
         variant = student_variant(job.spec.support, job.student) if per_student else None
         for test in job.spec.tests:
+            if ctx.only is not None and test.notebook not in ctx.only:
+                continue
             seed = ctx.seeds.get(test.test_id) or derive_seed(job.base_seed, job.assignment, job.student,
                                                               test.test_id, job.seed_key)
 
@@ -207,27 +214,38 @@ _MAYBE_FROM_SKIPPING = {"error", "no_result", "wrong_type", "kernel_died", "reje
 
 
 class FullRunIfNeeded(Step):
-    """The fast run left out exploration cells. If a test did not pass for a reason a left-out cell could
-    explain, or a student cell failed, grade the whole notebook again with every cell and keep that result:
-    skipping saves time on correct work and never costs an honest submission a point."""
+    """The fast run left out exploration cells. If a test of a notebook did not pass for a reason a left-out
+    cell could explain, or one of its student cells failed, grade that notebook again with every cell and keep
+    that result (the other notebooks keep theirs): skipping saves time on correct work and never costs an
+    honest submission a point."""
 
     def __call__(self, ctx: Context) -> None:
-        if not ctx.skipped:
+        suspect: dict[str, list[str]] = {}
+        for t in ctx.tests:
+            if t.status in _MAYBE_FROM_SKIPPING or (t.status == "tampered_restored"
+                                                    and t.verdict in _MAYBE_FROM_SKIPPING):
+                suspect.setdefault(t.notebook, []).append(t.test_id)
+        for name, outs in ctx.outcomes.items():
+            if any(o.status != "ok" for k, o in outs.items() if not k.startswith("probe:")):
+                suspect.setdefault(name, [])
+        again = {name for name in suspect if ctx.skipped.get(name)}
+        if not again:
             return
-        failed_cell = any(o.status != "ok" for outs in ctx.outcomes.values() for k, o in outs.items()
-                          if not k.startswith("probe:"))
-        suspect = [t.test_id for t in ctx.tests if t.status in _MAYBE_FROM_SKIPPING
-                   or (t.status == "tampered_restored" and t.verdict in _MAYBE_FROM_SKIPPING)]
-        if not (suspect or failed_cell):
-            return
-        skipped = ctx.skipped
-        ctx.fast, ctx.skipped = False, 0
-        ctx.cell_jobs, ctx.sources, ctx.origins, ctx.outcomes = {}, {}, {}, {}
-        ctx.tests, ctx.seeds, ctx.nonces, ctx.support_keys = [], {}, {}, set()
-        for step in (BuildCellJobs, RunKernel, JudgeProbes):
-            step()(ctx)
-        ctx.notes.append(f"graded with every cell: the run without the {skipped} exploration cell(s) "
-                         f"did not pass {', '.join(suspect) or 'a cell'}")
+        for name in sorted(again):
+            ctx.notes.append(f"{name}: graded with every cell: the run without its {ctx.skipped[name]} "
+                             f"exploration cell(s) did not pass {', '.join(suspect[name]) or 'a cell'}")
+            ctx.full.add(name)
+            ctx.skipped[name] = 0
+            del ctx.cell_jobs[name], ctx.outcomes[name]
+        ctx.tests = [t for t in ctx.tests if t.notebook not in again]
+        ctx.only = again
+        try:
+            for step in (BuildCellJobs, RunKernel, JudgeProbes):
+                step()(ctx)
+        finally:
+            ctx.only = None
+        order = {(t.notebook, t.test_id): i for i, t in enumerate(ctx.job.spec.tests)}
+        ctx.tests.sort(key=lambda t: order[(t.notebook, t.test_id)])
 
 
 DEFAULT_STEPS: tuple[type[Step], ...] = (ParseNotebooks, RebuildCells, BuildCellJobs, RunKernel, JudgeProbes,

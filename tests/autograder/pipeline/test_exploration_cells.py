@@ -100,3 +100,39 @@ def test_only_ungraded_code_cells_can_be_tagged(tmp_path):
     nbformat.write(nb, str(folder / "nb.ipynb"))
     with pytest.raises(SpecError, match=SKIP_TAG):
         load_assignment_spec(tmp_path / "src", "hw")
+
+
+def test_only_the_notebook_that_needs_its_left_out_cells_is_graded_again(tmp_path):
+    from grading_job import grade
+
+    from autograder.sandbox import open_slot
+
+    folder = tmp_path / "src" / "hw"
+    folder.mkdir(parents=True)
+    notebooks = {}
+    for name in ("first", "second"):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        explore = _cell(f"print('{name.upper()} EXPLORATION RAN')\nSCALE = 1.0", grade_id=f"explore_{name}")
+        explore.metadata["tags"] = [SKIP_TAG]
+        sol = _cell("### BEGIN SOLUTION\npass\n### END SOLUTION", grade_id=f"sol_{name}", solution=True,
+                    locked=False)
+        test = _cell("### BEGIN HIDDEN TESTS\nprobe('polyfit.rms_error', 'rms_error')\n### END HIDDEN TESTS",
+                     grade_id=f"t_{name}", grade=True, points=1)
+        nb.cells = [explore, sol, test]
+        nbformat.write(nb, str(folder / f"{name}.ipynb"))
+        notebooks[name] = nb
+    spec = load_assignment_spec(tmp_path / "src", "hw")
+    files = {}
+    for name, suffix in (("first", " * SCALE"), ("second", "")):  # only the first needs its exploration cell
+        nb = nbformat.reads(nbformat.writes(notebooks[name]), as_version=4)
+        nb.cells[1].source = RMS.format(suffix=suffix)
+        nb.cells[2].source = ""
+        files[name] = nbformat.writes(nb).encode()
+    with open_slot(sandbox=False) as slot:
+        r = grade(spec, files, slot, sandbox=False)
+    assert [(t.notebook, t.status, t.score) for t in r.tests] == [("first", "passed", 1.0), ("second", "passed", 1.0)]
+    printed = "".join(o.get("text", "") for c in r.cells for o in c.outputs)
+    assert "FIRST EXPLORATION RAN" in printed and "SECOND EXPLORATION RAN" not in printed
+    assert [n for n in r.notes if "every cell" in n] == [
+        "first: graded with every cell: the run without its 1 exploration cell(s) did not pass t_first"]
