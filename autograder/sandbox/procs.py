@@ -5,6 +5,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable, Iterable
 
 
 def _status(pid: str) -> dict[str, str]:
@@ -16,9 +17,8 @@ def _status(pid: str) -> dict[str, str]:
     return out
 
 
-def find_host_pid(ns_pid: int, ppid: int | None = None, among: set[int] | None = None) -> int | None:
-    """Host pid of the process whose innermost-namespace pid is `ns_pid` (and whose parent is `ppid`)."""
-    names = [str(p) for p in among] if among is not None else os.listdir("/proc")
+def _first(names: Iterable[str], match: Callable[[dict[str, str]], bool]) -> int | None:
+    """The first of the host pids `names` whose /proc status matches (a process gone meanwhile is skipped)."""
     for name in names:
         if not name.isdigit():
             continue
@@ -26,10 +26,22 @@ def find_host_pid(ns_pid: int, ppid: int | None = None, among: set[int] | None =
             st = _status(name)
         except OSError:
             continue
-        nspids = st.get("NSpid", "").split()
-        if len(nspids) >= 2 and int(nspids[-1]) == ns_pid and (ppid is None or int(st["PPid"]) == ppid):
+        if match(st):
             return int(name)
     return None
+
+
+def _nspids(st: dict[str, str]) -> list[int]:
+    return [int(x) for x in st.get("NSpid", "").split()]
+
+
+def find_host_pid(ns_pid: int, ppid: int | None = None, among: set[int] | None = None) -> int | None:
+    """Host pid of the process whose innermost-namespace pid is `ns_pid` (and whose parent is `ppid`)."""
+    def match(st: dict[str, str]) -> bool:
+        ns = _nspids(st)
+        return len(ns) >= 2 and ns[-1] == ns_pid and (ppid is None or int(st["PPid"]) == ppid)
+
+    return _first([str(p) for p in among] if among is not None else os.listdir("/proc"), match)
 
 
 def children(pid: int) -> list[str] | None:
@@ -58,17 +70,12 @@ def find_child(host_ppid: int, pid_in_parent_ns: int) -> int | None:
     except OSError:
         return None
     kids = children(host_ppid)  # a few entries, not every process of the machine
-    for name in kids if kids is not None else os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            st = _status(name)
-        except OSError:
-            continue
-        nspids = st.get("NSpid", "").split()
-        if st.get("PPid") == str(host_ppid) and len(nspids) > level and int(nspids[level]) == pid_in_parent_ns:
-            return int(name)
-    return None
+
+    def match(st: dict[str, str]) -> bool:
+        ns = _nspids(st)
+        return st.get("PPid") == str(host_ppid) and len(ns) > level and ns[level] == pid_in_parent_ns
+
+    return _first(kids if kids is not None else os.listdir("/proc"), match)
 
 
 def fingerprint(pid: int) -> dict[str, str]:
