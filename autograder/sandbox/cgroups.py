@@ -87,26 +87,11 @@ class JobCgroup:
 
     def oom_kills(self) -> int:
         """How many processes the memory controller has killed in this cgroup so far."""
-        path = self._dir("memory") / ("memory.events" if self.v2 else "memory.oom_control")
-        try:
-            for line in path.read_text().splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value)
-        except OSError:
-            pass
-        return 0
+        return _counter(self._dir("memory") / ("memory.events" if self.v2 else "memory.oom_control"), "oom_kill")
 
     def pids_limit_hits(self) -> int:
         """How many forks or new threads the pids controller has refused in this cgroup so far."""
-        try:
-            for line in (self._dir("pids") / "pids.events").read_text().splitlines():
-                key, _, value = line.partition(" ")
-                if key == "max":
-                    return int(value)
-        except OSError:
-            pass
-        return 0
+        return _counter(self._dir("pids") / "pids.events", "max")
 
     def kill_all(self, timeout: float = 300.0) -> bool:
         """Kill every process in the cgroup and wait until it is empty; False if some survived `timeout`.
@@ -147,3 +132,15 @@ class JobCgroup:
         for d in self.dirs.values():
             with contextlib.suppress(OSError):
                 d.rmdir()
+
+
+def _counter(path: Path, name: str) -> int:
+    """The value of line `name` of a cgroup's "key value" events file; 0 where there is none."""
+    try:
+        for line in path.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == name:
+                return int(value)
+    except OSError:
+        pass
+    return 0
