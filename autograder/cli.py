@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--student", action="append", default=[], metavar="ID",
                    help="grade only this student (repeatable)")
     p.add_argument("--workers", type=_positive_int, default=None,
-                   help="parallel grading processes (default: number of cores)")
+                   help="submissions graded at once, each on a sandbox slot of its own (default: number of cores)")
     p.add_argument("--executor", default="local", metavar="URL",
                    help="'local' (default) or dask://HOST:PORT for a Dask distributed scheduler")
     p.add_argument("--no-sandbox", action="store_true",
