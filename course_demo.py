@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--students", type=_cohort_size, default=30, metavar="N",
                    help="size of the class (default 30, at least 21: the 14 planted cases, correct work and "
                         "enough hand-ins for the similarity check)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="grading processes (default: cores)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
     p.add_argument("--no-sandbox", action="store_true", help="grade without the kernel sandbox")
     p.set_defaults(handler="course_demo:run")
 

@@ -11,7 +11,7 @@ def _grading_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-check-owner", action="store_true",
                    help="accept files owned by any uid (only for exchanges where all students share one uid)")
     p.add_argument("--no-sandbox", action="store_true", help="grade without the kernel sandbox")
-    p.add_argument("--workers", type=int, default=None, help="grading processes (default: one per core)")
+    p.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: one per core)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
