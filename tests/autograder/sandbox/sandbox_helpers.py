@@ -63,3 +63,29 @@ def wait_for(predicate, timeout: float = 120.0, what: str = "the event") -> None
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what} did not happen within {timeout:g} s")
         time.sleep(0.02)
+
+
+def live_processes_of_uid(uid: int, most: int, limit_s: float = 120.0) -> list[int]:
+    """The processes of `uid` that are not zombies, once there are at most `most` of them (or `limit_s` has
+    passed). A killed process leaves its cgroup at once, but stays in /proc until its new parent (the sandbox's
+    init) reaps it, which a loaded machine can delay: only a process still alive after that counts."""
+    import time
+
+    from autograder.sandbox import procs
+
+    def live() -> list[int]:
+        out = []
+        for pid in procs.pids_of_uid(uid):
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X"):
+                out.append(pid)
+        return out
+
+    deadline = time.monotonic() + limit_s
+    while len(left := live()) > most and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import cell, sandbox_or_skip, stdout
+from sandbox_helpers import cell, live_processes_of_uid, sandbox_or_skip, stdout
 
 import autograder
 from autograder.sandbox import bwrap, procs
@@ -202,7 +202,7 @@ def test_nothing_survives_between_notebooks(sbx_slot):
     assert json.loads(stdout(out1[0])) >= 0
     uid = sbx_slot.backend.uid
     parent = sbx_slot.backend.parent
-    slot_procs = set(procs.pids_of_uid(uid))
+    slot_procs = set(live_processes_of_uid(uid, most=3))
     allowed = {parent.proc.pid} | procs.descendants(parent.proc.pid) if parent else set()
     assert slot_procs <= allowed and len(slot_procs) <= 3, (slot_procs, allowed)
     job2 = ("import os, json, ctypes\nlibc = ctypes.CDLL(None)\n"
