@@ -44,6 +44,16 @@ def find_host_pid(ns_pid: int, ppid: int | None = None, among: set[int] | None =
     return _first([str(p) for p in among] if among is not None else os.listdir("/proc"), match)
 
 
+def is_dead(pid: int) -> bool:
+    """The process is gone, or a zombie (dead, not yet reaped by its parent)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return True
+    return stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X")
+
+
 def children(pid: int) -> list[str] | None:
     """Host pids of `pid`'s children, from its threads' /proc children lists (None where the kernel lacks them)."""
     try:

@@ -86,7 +86,6 @@ class SandboxBackend:
     @classmethod
     def acquire(cls, limits: Limits, cfg: Config, gpu: bool = False) -> SandboxBackend:
         count = usable_slots(cfg)
-        cfg.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # /run is emptied at boot
         index, fd = slots.acquire(cfg.lock_dir, count)
         try:
             return cls(limits, cfg, index, fd, gpu)
@@ -215,12 +214,7 @@ class SandboxBackend:
         """The kernel parent was killed (a child can do that: same uid), even if the pipe is still open."""
         if self.parent is None or self.parent_host_pid is None or not self.parent.alive():
             return True
-        try:
-            with open(f"/proc/{self.parent_host_pid}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            return True
-        return stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X")
+        return procs.is_dead(self.parent_host_pid)
 
     def end_job(self) -> None:
         ok = self.cgroup.kill_all()

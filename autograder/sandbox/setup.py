@@ -110,7 +110,6 @@ def smoke_test(cfg: Config) -> str | None:
     count = usable_slots(cfg)
     if count < 1:
         return f"no user {slot_user(0)}"
-    cfg.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # /run is emptied at boot
     try:
         index, fd = slots.acquire(cfg.lock_dir, count, timeout=SMOKE_SLOT_WAIT_S)
     except InfrastructureError:

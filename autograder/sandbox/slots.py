@@ -17,6 +17,7 @@ def acquire(lock_dir: Path, count: int, timeout: float = 600.0) -> tuple[int, in
     """Lock a free slot; returns (index, fd). Waits up to `timeout` seconds when all are busy."""
     if count < 1:
         raise InfrastructureError(f"no sandbox slots configured in {lock_dir}")
+    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # /run is emptied at boot
     deadline = time.monotonic() + timeout
     start = os.getpid() % count  # spread concurrent workers over the slots
     while True:

@@ -74,16 +74,7 @@ def live_processes_of_uid(uid: int, most: int, limit_s: float = 120.0) -> list[i
     from autograder.sandbox import procs
 
     def live() -> list[int]:
-        out = []
-        for pid in procs.pids_of_uid(uid):
-            try:
-                with open(f"/proc/{pid}/stat", "rb") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            if stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X"):
-                out.append(pid)
-        return out
+        return [pid for pid in procs.pids_of_uid(uid) if not procs.is_dead(pid)]
 
     deadline = time.monotonic() + limit_s
     while len(left := live()) > most and time.monotonic() < deadline:
