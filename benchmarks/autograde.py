@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from peers import peer_count, peer_glob
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "course"
 ASSIGNMENT = "bench"
@@ -164,9 +166,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.n < 2:
         ap.error("--n: at least 2 (the steady-state figures compare a run of 1 with a run of N)")
-    peer_n = args.n if args.peer_n is None else args.peer_n
-    if not (1 <= peer_n <= min(args.n, 10) or peer_n == args.n):
-        ap.error(f"--peer-n: 1 to {min(args.n, 10)}, or N ({args.n})")
+    peer_n = peer_count(ap, args.n, args.peer_n)
     if args.assignment and not (REPO / "source" / args.assignment).is_dir():
         ap.error(f"--assignment: no folder source/{args.assignment}")
     sandbox = not args.no_sandbox
@@ -184,7 +184,7 @@ def main() -> int:
     try:
         name = args.assignment or ASSIGNMENT
         root, data = make_real_course(tmp, args.n, name) if args.assignment else make_course(tmp, args.n)
-        peers = "*" if peer_n == args.n else f"student0[0-{peer_n - 1}]"
+        peers = peer_glob("student00", args.n, peer_n)
         stock, stock_cpu = metered("stock", run_stock, root, data, name, peers)
         stock = stock * args.n / peer_n  # the whole N's time, at the measured rate (sequential, fresh kernels)
         stock_cpu = None if stock_cpu is None else stock_cpu * args.n / peer_n

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from peers import peer_count, peer_glob
+
 REPO = Path(__file__).resolve().parents[1]
 TEST, NOTEBOOK = "speedtest1", "speedtest1.ipynb"
 
@@ -78,9 +80,7 @@ def main() -> int:
                     "its per-submission time does not change with N, and it is slow")
     args = ap.parse_args()
     n = 200 if args.full else args.n
-    peer_n = n if args.peer_n is None else args.peer_n
-    if not (1 <= peer_n <= min(n, 10) or peer_n == n):
-        ap.error(f"--peer-n: 1 to {min(n, 10)}, or N ({n})")
+    peer_n = peer_count(ap, n, args.peer_n)
     sys.path[:0] = [str(REPO), str(REPO / "tests")]
     from exchange_student import nbgrader_submit
 
@@ -101,7 +101,7 @@ def main() -> int:
         warm_s = wait_warm(root, env)
         why = Path(log).read_text().strip().splitlines()[-1] if log and not warm_s else ""
         before = ours_meter.seconds()
-        ours = course(root, env, "speedtest", "close", TEST, "--no-check-owner", *flags[:1])[0]
+        ours = course(root, env, "speedtest", "close", TEST, "--no-check-owner", *flags[:int(args.no_sandbox)])[0]
         after = ours_meter.seconds()
         ours_cpu = None if before is None or after is None else after - before
         # stock nbgrader needs the assignment in its gradebook (generate), then grades submitted/ from (1);
@@ -113,7 +113,7 @@ def main() -> int:
         stock_meter = CgroupCpu("bench-speedtest-stock")
         before = stock_meter.seconds()
         start = time.monotonic()
-        peers = "*" if peer_n == n else f"s00[0-{peer_n - 1}]"
+        peers = peer_glob("s000", n, peer_n)
         subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", TEST, "--force",
                         "--log-level=ERROR", f"--CourseDirectory.student_id={peers}"], cwd=root, env=env, check=True)
         stock = (time.monotonic() - start) * n / peer_n  # the whole N at the measured rate (sequential)
