@@ -48,7 +48,9 @@ def _encode_input(value: Any) -> Any:
         buf = io.BytesIO()
         np.save(buf, small, allow_pickle=False)
         raw = buf.getvalue()
-        packed = zlib.compress(raw, 1)  # small integers shrink; real-valued data does not, and is sent as it is
+        # small integers shrink; real-valued data does not (its mantissas are noise), and compressing a
+        # 3 MB probe input only to throw the result away cost 80 ms of the grader's CPU per submission
+        packed = zlib.compress(raw, 1) if small.dtype.kind in "biu" else raw
         item: dict[str, Any] = ({"npy": base64.b64encode(packed).decode("ascii"), "zlib": True}
                                 if len(packed) < 0.9 * len(raw) else {"npy": base64.b64encode(raw).decode("ascii")})
         if restore is not None:

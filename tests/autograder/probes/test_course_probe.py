@@ -248,6 +248,29 @@ def test_a_batch_of_images_is_sent_compactly_and_exactly():
     assert decode(course_probe.json.loads(json.dumps(_encode(x)))).tolist() == [0.5, -3.0]
 
 
+def test_real_valued_inputs_are_not_compressed_in_vain(monkeypatch):
+    """Standardised pixels do not shrink under zlib: the grader sends them as they are without trying (the
+    3072-dimension distance probe spent 80 ms of CPU per submission compressing and discarding), while
+    integer-valued pixels (sent as uint8) are still tried; both arrive exactly."""
+    from autograder.probes import request as request_module
+
+    compressed: list[int] = []
+    real_compress = request_module.zlib.compress
+    monkeypatch.setattr(request_module.zlib, "compress", lambda data, level: compressed.append(len(data))
+                        or real_compress(data, level))
+    params = {"values": "standardised", "n_train": 8, "n_test": 6, "dim": 3072}
+    sent = _request_in(request("knn.distances", params, seed=9, target="f").cell_source())
+    inputs = course_inputs.make_inputs("knn.distances", 9, params)
+    assert compressed == []
+    for name in ("X", "Y"):
+        assert "zlib" not in sent["inputs"][name] and np.array_equal(decode(sent["inputs"][name]), inputs[name])
+    sent = _request_in(request("knn.distances", {"n_train": 8, "n_test": 6, "dim": 3072}, seed=9).cell_source())
+    inputs = course_inputs.make_inputs("knn.distances", 9, {"n_train": 8, "n_test": 6, "dim": 3072})
+    assert compressed == [6 * 3072 + 128, 8 * 3072 + 128]  # X (test rows), Y: uint8 .npy, 128-byte header
+    for name in ("X", "Y"):
+        assert np.array_equal(decode(sent["inputs"][name]), inputs[name])
+
+
 @pytest.mark.parametrize("kind", ["linear.svm_train", "linear.softmax_train"])
 def test_held_out_labels_never_reach_the_kernel(kind):
     r = request(kind, seed=77)
